@@ -1,0 +1,82 @@
+/// An error the sidecar itself answers with: a stable code, an HTTP status SDKs retry correctly, and a message.
+public struct SidecarError: Error, Sendable, Hashable {
+    /// Stable machine-readable reasons, sent as `code` and in the `x-llmesh-error` header.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        case invalidJSON = "invalid_json"
+        case invalidRequest = "invalid_request"
+        case requestTooLarge = "request_too_large"
+        case modelNotFound = "model_not_found"
+        case noRoute = "no_route"
+        case methodNotAllowed = "method_not_allowed"
+        case dialectMismatch = "dialect_mismatch"
+        case credentialUnavailable = "credential_unavailable"
+        case upstreamUnreachable = "upstream_unreachable"
+        case upstreamTimeout = "upstream_timeout"
+        case upstreamResponseTooLarge = "upstream_response_too_large"
+        case upstreamProtocolError = "upstream_protocol_error"
+        case shuttingDown = "shutting_down"
+        case internalError = "internal_error"
+
+        /// The HTTP status for this code.
+        public var status: Int {
+            switch self {
+            case .invalidJSON, .invalidRequest, .dialectMismatch: return 400
+            case .requestTooLarge: return 413
+            case .modelNotFound, .noRoute: return 404
+            case .methodNotAllowed: return 405
+            case .credentialUnavailable, .shuttingDown: return 503
+            case .upstreamUnreachable, .upstreamResponseTooLarge, .upstreamProtocolError: return 502
+            case .upstreamTimeout: return 504
+            case .internalError: return 500
+            }
+        }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The request field at fault, when there is one (OpenAI's `param`).
+    public var parameter: String?
+
+    public init(_ code: Code, _ message: String, parameter: String? = nil) {
+        self.code = code
+        self.message = message
+        self.parameter = parameter
+    }
+
+    public var status: Int { code.status }
+
+    /// The error body in the caller's dialect.
+    public func body(for dialect: APIDialect) -> String {
+        switch dialect {
+        case .openAI:
+            let param = parameter.map(JSONText.quoted) ?? "null"
+            return #"{"error":{"message":\#(JSONText.quoted(message)),"type":\#(JSONText.quoted(openAIType)),"param":\#(param),"code":\#(JSONText.quoted(code.rawValue))}}"#
+        case .anthropic:
+            return #"{"type":"error","error":{"type":\#(JSONText.quoted(anthropicType)),"message":\#(JSONText.quoted(message))}}"#
+        }
+    }
+
+    private var openAIType: String {
+        switch status {
+        case 400, 404, 405, 413: return "invalid_request_error"
+        case 401: return "authentication_error"
+        case 403: return "permission_error"
+        case 429: return "rate_limit_error"
+        default: return "api_error"
+        }
+    }
+
+    private var anthropicType: String {
+        switch status {
+        case 400, 405: return "invalid_request_error"
+        case 401: return "authentication_error"
+        case 403: return "permission_error"
+        case 404: return "not_found_error"
+        case 413: return "request_too_large"
+        case 429: return "rate_limit_error"
+        case 503: return "overloaded_error"
+        case 504: return "timeout_error"
+        default: return "api_error"
+        }
+    }
+}
