@@ -1,0 +1,75 @@
+import Foundation
+import LLMeshModel
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// A whole sidecar: policy from a file, the app and admin listeners, and graceful shutdown.
+public struct Sidecar: Sendable {
+    public let settings: SidecarSettings
+    let logger: Logger
+
+    public init(settings: SidecarSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains in-flight requests for up to the grace period.
+    ///
+    /// Throws when the initial config file is invalid: a sidecar never starts on a policy it cannot enforce.
+    public func run() async throws {
+        let (initial, _) = try ConfigFileWatcher.load(path: settings.configPath, version: 1)
+        let store = PolicyStore(initial: initial)
+        let credentials = CredentialStore()
+        credentials.refresh(sources: initial.bundle.providers.compactMap { $0.spec.auth?.apiKey })
+        let metrics = SidecarMetrics()
+        metrics.recordReload(success: true, version: 1)
+        let readiness = Readiness()
+        let eventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        let upstreams = UpstreamClients(eventLoopGroup: eventLoopGroup, proxy: EgressProxy(environment: ProcessInfo.processInfo.environment))
+        let accessLog = AccessLog(enabled: settings.accessLog)
+
+        let appServer = HTTPServer(
+            name: "app",
+            address: settings.listen,
+            handler: LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, logger: logger),
+            maximumBodyBytes: settings.maximumRequestBodyBytes,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            onBound: { _ in readiness.markListening() },
+            onShutdown: { readiness.markDraining() }
+        )
+        let adminServer = HTTPServer(
+            name: "admin",
+            address: settings.adminListen,
+            handler: AdminHandler(store: store, credentials: credentials, metrics: metrics, readiness: readiness),
+            maximumBodyBytes: 64 * 1024,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger
+        )
+        let watcher = ConfigFileWatcher(path: settings.configPath, interval: settings.reloadInterval, store: store, credentials: credentials, metrics: metrics, logger: logger)
+
+        // Services shut down in reverse order: the app listener drains first, the admin listener (probes) last.
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: adminServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: appServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        configuration.maximumGracefulShutdownDuration = settings.shutdownGrace.duration
+        configuration.maximumCancellationDuration = .seconds(2)
+        let group = ServiceGroup(configuration: configuration)
+        logger.info("sidecar starting", metadata: ["config": "\(settings.configPath)", "version": "\(initial.version)", "models": "\(initial.exposedModels.joined(separator: ","))"])
+        do {
+            try await group.run()
+        } catch {
+            logger.warning("shutdown did not finish cleanly", metadata: ["error": "\(error)"])
+        }
+        await upstreams.shutdown()
+        logger.info("sidecar stopped")
+    }
+}

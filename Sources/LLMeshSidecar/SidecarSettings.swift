@@ -1,0 +1,52 @@
+import LLMeshModel
+
+/// A host and port to listen on.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port` or `[v6]:port`.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Process-level settings of a sidecar: where it listens, its limits, and the defaults resources can override.
+public struct SidecarSettings: Sendable {
+    /// The standalone YAML file of llmesh resources.
+    public var configPath: String
+    /// App traffic listener.
+    public var listen = ListenAddress(host: "127.0.0.1", port: 15080)
+    /// Admin listener (`/healthz`, `/readyz`, `/metrics`, `/config_dump`).
+    public var adminListen = ListenAddress(host: "127.0.0.1", port: 15090)
+    /// Largest request body accepted; larger ones get 413.
+    public var maximumRequestBodyBytes = 10 * 1024 * 1024
+    /// Largest non-streamed upstream body buffered to read its usage; larger ones get 502.
+    public var maximumResponseBodyBytes = 64 * 1024 * 1024
+    /// How long in-flight requests may run after SIGTERM.
+    public var shutdownGrace = TimeSpan.seconds(25)
+    /// How often the config file and API-key files are checked for changes.
+    public var reloadInterval = TimeSpan(milliseconds: 1000)
+    /// Upstream timeouts used where a provider or route sets none.
+    public var defaultTimeouts = ProviderTimeouts(connect: .seconds(10), request: .seconds(600), streamIdle: .seconds(120))
+    /// Whether to write one JSON access-log line per request to standard output.
+    public var accessLog = true
+
+    public init(configPath: String) {
+        self.configPath = configPath
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import LLMeshModel
+import LLMeshSidecar
+import Logging
+
+/// The `llmesh` command: one binary for the sidecar and its tools.
+@main
+struct LLMeshCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "llmesh",
+        abstract: "An LLM-aware sidecar mesh: policy, credentials and accounting for every LLM call.",
+        version: LLMeshVersion.current,
+        subcommands: [SidecarCommand.self, CheckCommand.self, VersionCommand.self]
+    )
+}
+
+enum LLMeshVersion {
+    static let current = "0.1.0"
+}
+
+struct SidecarCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sidecar",
+        abstract: "Serve LLM traffic on loopback with the policy in a YAML file, reloading it when it changes."
+    )
+
+    @Option(name: .long, help: "YAML file of LLMProvider, LLMRoute, VirtualKey and LLMPolicy resources.")
+    var config: String
+
+    @Option(name: .long, help: "App listener, host:port.")
+    var listen = "127.0.0.1:15080"
+
+    @Option(name: .customLong("admin-listen"), help: "Admin listener (/healthz, /readyz, /metrics, /config_dump), host:port.")
+    var adminListen = "127.0.0.1:15090"
+
+    @Option(name: .customLong("max-request-body-bytes"), help: "Largest request body accepted.")
+    var maxRequestBodyBytes = 10 * 1024 * 1024
+
+    @Option(name: .customLong("max-response-body-bytes"), help: "Largest non-streamed upstream answer buffered.")
+    var maxResponseBodyBytes = 64 * 1024 * 1024
+
+    @Option(name: .customLong("shutdown-grace"), help: "How long in-flight requests may run after SIGTERM.")
+    var shutdownGrace = "25s"
+
+    @Option(name: .customLong("reload-interval"), help: "How often the config and key files are checked.")
+    var reloadInterval = "1s"
+
+    @Flag(name: .customLong("no-access-log"), help: "Do not write JSON access-log lines to standard output.")
+    var noAccessLog = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be host:port, got \(listen)") }
+        guard ListenAddress(parsing: adminListen) != nil else { throw ValidationError("--admin-listen must be host:port, got \(adminListen)") }
+        guard TimeSpan(parsing: shutdownGrace) != nil else { throw ValidationError("--shutdown-grace must be a duration such as 25s") }
+        guard let interval = TimeSpan(parsing: reloadInterval), interval.milliseconds >= 50 else {
+            throw ValidationError("--reload-interval must be a duration of at least 50ms")
+        }
+        guard maxRequestBodyBytes > 0, maxResponseBodyBytes > 0 else { throw ValidationError("body limits must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "llmesh.sidecar")
+        var settings = SidecarSettings(configPath: config)
+        // validate() has checked every value parsed below.
+        settings.listen = ListenAddress(parsing: listen) ?? settings.listen
+        settings.adminListen = ListenAddress(parsing: adminListen) ?? settings.adminListen
+        settings.maximumRequestBodyBytes = maxRequestBodyBytes
+        settings.maximumResponseBodyBytes = maxResponseBodyBytes
+        settings.shutdownGrace = TimeSpan(parsing: shutdownGrace) ?? settings.shutdownGrace
+        settings.reloadInterval = TimeSpan(parsing: reloadInterval) ?? settings.reloadInterval
+        settings.accessLog = !noAccessLog
+        do {
+            try await Sidecar(settings: settings, logger: logger).run()
+        } catch let error as ConfigValidationError {
+            for problem in error.problems { FileHandle.standardError.write(Data("\(config): \(problem)\n".utf8)) }
+            throw ExitCode(78)
+        }
+    }
+}
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate a config file without serving; list every problem with its document, resource and field."
+    )
+
+    @Argument(help: "The YAML file to check.")
+    var file: String
+
+    func run() throws {
+        do {
+            let (policy, _) = try ConfigFileWatcher.load(path: file, version: 1)
+            let bundle = policy.bundle
+            print("OK \(file): \(bundle.providers.count) providers, \(bundle.routes.count) routes, \(bundle.virtualKeys.count) virtual keys, \(bundle.policies.count) policies; models: \(policy.exposedModels.joined(separator: ", "))")
+        } catch let error as ConfigValidationError {
+            for problem in error.problems { FileHandle.standardError.write(Data("\(file): \(problem)\n".utf8)) }
+            FileHandle.standardError.write(Data("\(file): \(error.problems.count) problem(s) found\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
+
+    func run() {
+        print("llmesh \(LLMeshVersion.current)")
+    }
+}
