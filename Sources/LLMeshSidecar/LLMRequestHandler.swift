@@ -277,7 +277,8 @@ public struct LLMRequestHandler: HTTPRequestHandler {
             metrics.record(.init(
                 operation: kind.operationName,
                 provider: trace.provider ?? "",
-                requestModel: trace.model ?? "",
+                // Only routed names become label values: a caller must not be able to mint new series.
+                requestModel: trace.route == nil ? "" : trace.model ?? "",
                 responseModel: trace.upstreamModel ?? "",
                 status: trace.status,
                 errorType: trace.errorCode,
@@ -397,8 +398,18 @@ extension LLMRequestHandler {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
+    /// RFC 3339 UTC time with milliseconds, formatted by hand: Foundation's formatters cost microseconds a call.
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon)) + "Z"
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        var seconds = spec.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(spec.tv_nsec / 1_000_000), 3))Z"
     }
 }
 

@@ -1,4 +1,5 @@
 import LLMeshProviders
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// The sidecar's Prometheus metrics, named after the OpenTelemetry GenAI semantic conventions.
@@ -11,6 +12,7 @@ public final class SidecarMetrics: Sendable {
     private static let overheadBuckets: [Duration] = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000].map { .microseconds($0) }
 
     public init() {
+        overhead = registry.makeDurationHistogram(descriptor: .init(metricName: "llmesh_sidecar_overhead_seconds", unitName: "", helpText: "Time spent in the sidecar itself, excluding the wait for the upstream."), buckets: Self.overheadBuckets)
         reloadCounter(success: true).increment(by: Int64(0))
         reloadCounter(success: false).increment(by: Int64(0))
     }
@@ -31,30 +33,79 @@ public final class SidecarMetrics: Sendable {
         public var overhead: Duration
     }
 
-    public func record(_ request: RequestRecord) {
-        let base = [
-            ("gen_ai_operation_name", request.operation),
-            ("gen_ai_provider_name", request.provider),
-            ("gen_ai_request_model", request.requestModel),
-        ]
-        var durationLabels = base
-        if let errorType = request.errorType { durationLabels.append(("error_type", errorType)) }
-        registry.makeDurationHistogram(descriptor: .init(metricName: "gen_ai_server_request_duration_seconds", unitName: "", helpText: "Time from request received to response finished."), labels: durationLabels, buckets: Self.durationBuckets).record(request.duration)
-        registry.makeCounter(descriptor: .init(metricName: "llmesh_requests_total", unitName: "", helpText: "Requests by HTTP status."), labels: base + [("http_response_status_code", String(request.status)), ("error_type", request.errorType ?? "")]).increment()
-        registry.makeDurationHistogram(descriptor: .init(metricName: "llmesh_sidecar_overhead_seconds", unitName: "", helpText: "Time spent in the sidecar itself, excluding the wait for the upstream."), labels: [], buckets: Self.overheadBuckets).record(request.overhead)
-        if let ttft = request.timeToFirstToken {
-            registry.makeDurationHistogram(descriptor: .init(metricName: "gen_ai_server_time_to_first_token_seconds", unitName: "", helpText: "Time from request received to the first response byte."), labels: base, buckets: Self.firstTokenBuckets).record(ttft)
-        }
-        if let usage = request.usage {
-            for (type, count) in [("input", usage.input), ("output", usage.output)] {
-                registry.makeValueHistogram(descriptor: .init(metricName: "gen_ai_client_token_usage", unitName: "", helpText: "Tokens used per request."), labels: base + [("gen_ai_token_type", type)], buckets: Self.tokenBuckets).record(Double(count))
-            }
-            registry.makeCounter(descriptor: .init(metricName: "llmesh_tokens_total", unitName: "", helpText: "Tokens used."), labels: base + [("gen_ai_token_type", "cached_input")]).increment(by: Int64(usage.cachedInput))
-        }
-        if request.costUSD > 0 {
-            registry.makeCounter(descriptor: .init(metricName: "llmesh_cost_usd_total", unitName: "", helpText: "Cost of requests in US dollars."), labels: base).increment(by: request.costUSD)
-        }
+    /// The metric handles of one (operation, provider, model) series, resolved once and reused: looking a
+    /// series up in the registry validates names and takes the registry lock, too slow for every request.
+    private struct Series: Sendable {
+        let duration: DurationHistogram
+        let timeToFirstToken: DurationHistogram
+        let inputTokens: ValueHistogram
+        let outputTokens: ValueHistogram
+        let cachedTokens: Counter
+        let cost: Counter
     }
+
+    private struct SeriesKey: Hashable, Sendable {
+        var operation: String
+        var provider: String
+        var model: String
+    }
+
+    private struct OutcomeKey: Hashable, Sendable {
+        var series: SeriesKey
+        var status: Int
+        var errorType: String?
+    }
+
+    private let series = NIOLockedValueBox<[SeriesKey: Series]>([:])
+    private let outcomes = NIOLockedValueBox<[OutcomeKey: (requests: Counter, duration: DurationHistogram?)]>([:])
+    private let overhead: DurationHistogram
+
+    public func record(_ request: RequestRecord) {
+        let key = SeriesKey(operation: request.operation, provider: request.provider, model: request.requestModel)
+        let handles = series(for: key)
+        let outcome = outcome(for: OutcomeKey(series: key, status: request.status, errorType: request.errorType))
+        outcome.requests.increment()
+        (outcome.duration ?? handles.duration).record(request.duration)
+        overhead.record(request.overhead)
+        if let ttft = request.timeToFirstToken { handles.timeToFirstToken.record(ttft) }
+        if let usage = request.usage {
+            handles.inputTokens.record(Double(usage.input))
+            handles.outputTokens.record(Double(usage.output))
+            if usage.cachedInput > 0 { handles.cachedTokens.increment(by: Int64(usage.cachedInput)) }
+        }
+        if request.costUSD > 0 { handles.cost.increment(by: request.costUSD) }
+    }
+
+    private func labels(_ key: SeriesKey) -> [(String, String)] {
+        [("gen_ai_operation_name", key.operation), ("gen_ai_provider_name", key.provider), ("gen_ai_request_model", key.model)]
+    }
+
+    private func series(for key: SeriesKey) -> Series {
+        if let existing = series.withLockedValue({ $0[key] }) { return existing }
+        let base = labels(key)
+        let made = Series(
+            duration: registry.makeDurationHistogram(descriptor: Self.durationName, labels: base, buckets: Self.durationBuckets),
+            timeToFirstToken: registry.makeDurationHistogram(descriptor: .init(metricName: "gen_ai_server_time_to_first_token_seconds", unitName: "", helpText: "Time from request received to the first response byte."), labels: base, buckets: Self.firstTokenBuckets),
+            inputTokens: registry.makeValueHistogram(descriptor: Self.tokenName, labels: base + [("gen_ai_token_type", "input")], buckets: Self.tokenBuckets),
+            outputTokens: registry.makeValueHistogram(descriptor: Self.tokenName, labels: base + [("gen_ai_token_type", "output")], buckets: Self.tokenBuckets),
+            cachedTokens: registry.makeCounter(descriptor: .init(metricName: "llmesh_tokens_total", unitName: "", helpText: "Tokens used."), labels: base + [("gen_ai_token_type", "cached_input")]),
+            cost: registry.makeCounter(descriptor: .init(metricName: "llmesh_cost_usd_total", unitName: "", helpText: "Cost of requests in US dollars."), labels: base)
+        )
+        series.withLockedValue { $0[key] = made }
+        return made
+    }
+
+    private func outcome(for key: OutcomeKey) -> (requests: Counter, duration: DurationHistogram?) {
+        if let existing = outcomes.withLockedValue({ $0[key] }) { return existing }
+        let base = labels(key.series)
+        let requests = registry.makeCounter(descriptor: .init(metricName: "llmesh_requests_total", unitName: "", helpText: "Requests by HTTP status."), labels: base + [("http_response_status_code", String(key.status)), ("error_type", key.errorType ?? "")])
+        let duration = key.errorType.map { registry.makeDurationHistogram(descriptor: Self.durationName, labels: base + [("error_type", $0)], buckets: Self.durationBuckets) }
+        outcomes.withLockedValue { $0[key] = (requests, duration) }
+        return (requests, duration)
+    }
+
+    private static var durationName: MetricNameDescriptor { MetricNameDescriptor(metricName: "gen_ai_server_request_duration_seconds", unitName: "", helpText: "Time from request received to response finished.") }
+    private static var tokenName: MetricNameDescriptor { MetricNameDescriptor(metricName: "gen_ai_client_token_usage", unitName: "", helpText: "Tokens used per request.") }
 
     /// Records one config reload attempt.
     public func recordReload(success: Bool, version: Int) {
