@@ -25,14 +25,17 @@ public struct LLMProviderSpec: ResourceSpec, YAMLReadableSpec {
     public var auth: ProviderAuth?
     public var models: [ProviderModel]
     public var timeouts: ProviderTimeouts
+    /// When to stop sending traffic to this provider's backends, and for how long.
+    public var outlierDetection: OutlierDetection
     public var mock: MockSettings?
 
-    public init(type: ProviderType, endpoint: String? = nil, auth: ProviderAuth? = nil, models: [ProviderModel] = [], timeouts: ProviderTimeouts = .init(), mock: MockSettings? = nil) {
+    public init(type: ProviderType, endpoint: String? = nil, auth: ProviderAuth? = nil, models: [ProviderModel] = [], timeouts: ProviderTimeouts = .init(), outlierDetection: OutlierDetection = OutlierDetection(), mock: MockSettings? = nil) {
         self.type = type
         self.endpoint = endpoint
         self.auth = auth
         self.models = models
         self.timeouts = timeouts
+        self.outlierDetection = outlierDetection
         self.mock = mock
     }
 
@@ -45,6 +48,7 @@ public struct LLMProviderSpec: ResourceSpec, YAMLReadableSpec {
         auth = reader.object("auth") { ProviderAuth.read(&$0) }
         models = reader.objectList("models") { ProviderModel.read(&$0) }
         timeouts = reader.object("timeouts") { ProviderTimeouts.read(&$0) } ?? ProviderTimeouts()
+        outlierDetection = reader.object("outlierDetection") { OutlierDetection.read(&$0) } ?? OutlierDetection()
         mock = reader.object("mock") { MockSettings.read(&$0) }
 
         if let endpoint {

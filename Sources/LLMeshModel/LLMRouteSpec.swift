@@ -4,22 +4,38 @@ public struct LLMRouteSpec: ResourceSpec, YAMLReadableSpec {
 
     public var match: RouteMatch
     public var backends: [RouteBackend]
+    /// How a backend is chosen inside the best healthy priority group.
+    public var strategy: SelectionStrategy
+    /// Retries of the same backend.
+    public var retry: RetryPolicy
+    /// Failures that move the request on to the next backend (none by default).
+    public var fallbackOn: [FailureTrigger]
     /// Whole-request timeout; overrides the provider's.
     public var timeout: TimeSpan?
+    /// Longest wait for the first response byte of an attempt.
+    public var firstTokenTimeout: TimeSpan?
     /// Longest silence between two streamed chunks; overrides the provider's.
     public var streamIdleTimeout: TimeSpan?
 
-    public init(match: RouteMatch, backends: [RouteBackend], timeout: TimeSpan? = nil, streamIdleTimeout: TimeSpan? = nil) {
+    public init(match: RouteMatch, backends: [RouteBackend], strategy: SelectionStrategy = .weightedRandom, retry: RetryPolicy = RetryPolicy(), fallbackOn: [FailureTrigger] = [], timeout: TimeSpan? = nil, firstTokenTimeout: TimeSpan? = nil, streamIdleTimeout: TimeSpan? = nil) {
         self.match = match
         self.backends = backends
+        self.strategy = strategy
+        self.retry = retry
+        self.fallbackOn = fallbackOn
         self.timeout = timeout
+        self.firstTokenTimeout = firstTokenTimeout
         self.streamIdleTimeout = streamIdleTimeout
     }
 
     init(reading reader: inout FieldReader) {
         match = reader.object("match", required: true) { RouteMatch.read(&$0) } ?? RouteMatch(model: "", aliases: [])
         backends = reader.objectList("backends") { RouteBackend.read(&$0) }
+        strategy = reader.choice("strategy", as: SelectionStrategy.self) ?? .weightedRandom
+        retry = reader.object("retry") { RetryPolicy.read(&$0) } ?? RetryPolicy()
+        fallbackOn = FailureTrigger.readList("fallbackOn", &reader)
         timeout = reader.timeSpan("timeout")
+        firstTokenTimeout = reader.timeSpan("firstTokenTimeout")
         streamIdleTimeout = reader.timeSpan("streamIdleTimeout")
         if reader.value("backends") == nil { reader.report("backends", "is required: list at least one backend") }
         if backends.allSatisfy({ $0.weight == 0 }) && !backends.isEmpty {
@@ -35,18 +51,25 @@ public struct LLMRouteSpec: ResourceSpec, YAMLReadableSpec {
 public struct RouteMatch: Sendable, Hashable, Codable {
     public var model: String
     public var aliases: [String]
+    /// Request headers that must all be present with exactly these values (names are case-insensitive).
+    public var headers: [String: String]
 
-    public init(model: String, aliases: [String] = []) {
+    public init(model: String, aliases: [String] = [], headers: [String: String] = [:]) {
         self.model = model
         self.aliases = aliases
+        self.headers = headers
     }
 
     static func read(_ reader: inout FieldReader) -> RouteMatch {
         let model = reader.string("model", required: true) ?? ""
         let aliases = reader.stringList("aliases")
+        let headers = reader.stringMap("headers")
         if aliases.contains(model) { reader.report("aliases", "repeats the model name \"\(model)\"") }
         if Set(aliases).count != aliases.count { reader.report("aliases", "lists a name twice") }
-        return RouteMatch(model: model, aliases: aliases)
+        for name in headers.keys where name.isEmpty || name.contains(where: { $0 == " " || $0 == ":" }) {
+            reader.report("headers", "\"\(name)\" is not a valid header name")
+        }
+        return RouteMatch(model: model, aliases: aliases, headers: Dictionary(uniqueKeysWithValues: headers.map { ($0.key.lowercased(), $0.value) }))
     }
 }
 

@@ -36,17 +36,20 @@ public struct PolicyBundle: Sendable, Hashable, Codable {
         checkUnique(policies.map { ($0.metadata.name, $0.reference) })
 
         let providerNames = Set(providers.map(\.metadata.name))
+        // A model name may be routed twice only when the header matches tell the routes apart.
         var claimedModels: [String: String] = [:]
         for route in routes {
             for (index, backend) in route.spec.backends.enumerated() where !providerNames.contains(backend.provider) {
                 let known = providerNames.sorted().joined(separator: ", ")
                 report(route.reference, "spec.backends[\(index)].provider", "provider \"\(backend.provider)\" is not defined (defined: \(known.isEmpty ? "none" : known))")
             }
+            let headerKey = route.spec.match.headers.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
             for name in route.spec.exposedModelNames where !name.isEmpty {
-                if let owner = claimedModels[name] {
-                    report(route.reference, "spec.match", "model name \"\(name)\" is already routed by \(owner)")
+                let claim = name + "|" + headerKey
+                if let owner = claimedModels[claim] {
+                    report(route.reference, "spec.match", "model name \"\(name)\" is already routed by \(owner)" + (headerKey.isEmpty ? "" : " with the same header match"))
                 } else {
-                    claimedModels[name] = route.reference
+                    claimedModels[claim] = route.reference
                 }
             }
         }

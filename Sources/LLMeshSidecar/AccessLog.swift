@@ -27,6 +27,8 @@ public struct AccessLogRecord: Sendable {
     public var durationMilliseconds: Double
     public var timeToFirstByteMilliseconds: Double?
     public var overheadMicroseconds: Double
+    /// Every upstream attempt; listed in full when there was more than one.
+    var attempts: [AttemptRecord] = []
 
     /// The record as one JSON object.
     public var json: String {
@@ -54,6 +56,11 @@ public struct AccessLogRecord: Sendable {
         fields.append(#""duration_ms":\#(Self.rounded(durationMilliseconds))"#)
         if let ttfb = timeToFirstByteMilliseconds { fields.append(#""ttfb_ms":\#(Self.rounded(ttfb))"#) }
         fields.append(#""overhead_us":\#(Self.rounded(overheadMicroseconds))"#)
+        if !attempts.isEmpty { fields.append(#""attempts":\#(attempts.count)"#) }
+        if attempts.count > 1 {
+            let list = attempts.map { #"{"backend":\#(JSONText.quoted($0.backend)),"outcome":\#(JSONText.quoted($0.outcome)),"duration_ms":\#(Self.rounded($0.durationMilliseconds))}"# }
+            fields.append(#""attempt_log":[\#(list.joined(separator: ","))]"#)
+        }
         return "{" + fields.joined(separator: ",") + "}"
     }
 

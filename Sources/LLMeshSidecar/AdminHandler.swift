@@ -22,12 +22,14 @@ public struct AdminHandler: HTTPRequestHandler {
     let credentials: CredentialStore
     let metrics: SidecarMetrics
     let readiness: Readiness
+    let health: BackendHealth
 
-    public init(store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, readiness: Readiness) {
+    public init(store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, readiness: Readiness, health: BackendHealth) {
         self.store = store
         self.credentials = credentials
         self.metrics = metrics
         self.readiness = readiness
+        self.health = health
     }
 
     public func handle(_ request: ServerRequest, response: ResponseWriter) async {
@@ -44,6 +46,7 @@ public struct AdminHandler: HTTPRequestHandler {
             (status, body) = (ready ? 200 : 503, Array((ready ? "ready\n" : "not ready\n").utf8))
             headers.add(name: "content-type", value: "text/plain")
         case (.GET, "/metrics"):
+            metrics.publish(health: health.snapshot())
             (status, body) = (200, metrics.exposition())
             headers.add(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
         case (.GET, "/config_dump"):
@@ -73,6 +76,7 @@ public struct AdminHandler: HTTPRequestHandler {
             var source: String
             var models: [String]
             var providerStatus: [ProviderStatus]
+            var backendHealth: [BackendHealth.Snapshot]
             var resources: PolicyBundle
         }
         let status = policy.bundle.providers.map { provider -> ProviderStatus in
@@ -85,7 +89,7 @@ public struct AdminHandler: HTTPRequestHandler {
                 credentialAvailable: source.map(credentials.isAvailable)
             )
         }
-        let dump = Dump(version: policy.version, source: policy.source, models: policy.exposedModels, providerStatus: status, resources: policy.bundle)
+        let dump = Dump(version: policy.version, source: policy.source, models: policy.exposedModels, providerStatus: status, backendHealth: health.snapshot(), resources: policy.bundle)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return (try? Array(encoder.encode(dump))) ?? Array(#"{"error":"config dump could not be encoded"}"#.utf8)

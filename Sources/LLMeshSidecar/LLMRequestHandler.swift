@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import LLMeshModel
 import LLMeshProviders
@@ -8,10 +7,10 @@ import NIOHTTP1
 
 /// The app listener's handler: the request path of a sidecar, from a parsed request to an accounted answer.
 ///
-/// Steps: classify the API by path, read the routing fields of the body, resolve the route and backend,
-/// attach the provider credential, forward (or answer from the Mock provider), relay the answer while reading
-/// its usage, and record the access log line and metrics. Every failure made here answers in the caller's
-/// dialect with a stable code.
+/// Steps: classify the API by path, read the routing fields of the body, resolve the route, order its backends,
+/// then try them (retrying and falling back as the route allows, only until the first byte reaches the app),
+/// relay the answer while reading its usage, and record the access log line and metrics. Every failure made here
+/// answers in the caller's dialect with a stable code.
 public struct LLMRequestHandler: HTTPRequestHandler {
     let settings: SidecarSettings
     let store: PolicyStore
@@ -19,16 +18,20 @@ public struct LLMRequestHandler: HTTPRequestHandler {
     let upstreams: UpstreamClients
     let metrics: SidecarMetrics
     let accessLog: AccessLog
+    let health: BackendHealth
+    let retryBudget: RetryBudget
     let logger: Logger
     let selector = BackendSelector()
 
-    public init(settings: SidecarSettings, store: PolicyStore, credentials: CredentialStore, upstreams: UpstreamClients, metrics: SidecarMetrics, accessLog: AccessLog, logger: Logger) {
+    public init(settings: SidecarSettings, store: PolicyStore, credentials: CredentialStore, upstreams: UpstreamClients, metrics: SidecarMetrics, accessLog: AccessLog, health: BackendHealth = BackendHealth(), retryBudget: RetryBudget = RetryBudget(), logger: Logger) {
         self.settings = settings
         self.store = store
         self.credentials = credentials
         self.upstreams = upstreams
         self.metrics = metrics
         self.accessLog = accessLog
+        self.health = health
+        self.retryBudget = retryBudget
         self.logger = logger
     }
 
@@ -79,191 +82,90 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         let inspected = try InspectedRequest(body: Array(request.body.readableBytesView), kind: kind)
         trace.model = inspected.model
         trace.stream = inspected.stream
-        guard let route = policy.route(for: inspected.model) else {
+        guard let route = policy.route(for: inspected.model, header: { request.head.headers.first(name: $0) }) else {
             throw SidecarError(.modelNotFound, "The model '\(inspected.model)' does not exist or is not routed by llmesh. Routed models: \(policy.exposedModels.joined(separator: ", ")).", parameter: "model")
         }
         trace.route = route.name
-        guard let backend = selector.pick(from: route) else {
-            throw SidecarError(.noRoute, "Route '\(route.name)' has no usable backend.")
+        let plan = selector.plan(for: route, health: health)
+        guard !plan.candidates.isEmpty else {
+            throw SidecarError(.noRoute, "Route '\(route.name)' has no backend with a weight above 0.")
         }
-        trace.provider = backend.providerName
-        trace.upstreamModel = backend.upstreamModel
-        guard backend.provider.type.speaks(kind.dialect) else {
-            throw SidecarError(.dialectMismatch, "Route '\(route.name)' sends '\(inspected.model)' to \(backend.provider.type.rawValue) provider '\(backend.providerName)', which does not serve the \(kind.dialect == .openAI ? "OpenAI" : "Anthropic") \(kind.rawValue) API.")
-        }
-        let injectUsage = inspected.stream && (kind == .chatCompletions || kind == .completions) && !inspected.includeUsageRequested
-            && backend.provider.type.reportsStreamUsageOnRequest
-        let pricing = backend.provider.pricing(for: backend.upstreamModel)
+        retryBudget.recordRequest(route: route.name)
+        let totalTimeout = route.spec.timeout ?? settings.defaultTimeouts.request ?? .seconds(600)
+        let deadline = trace.receivedAt + totalTimeout.duration
+        var lastFailure: AttemptFailure?
 
-        if backend.provider.type == .mock {
-            let mock = MockResponder(settings: backend.provider.mock ?? MockSettings())
-            let answer = mock.answer(inspected, kind: kind, model: backend.upstreamModel, includeUsage: inspected.includeUsageRequested || injectUsage, requestID: trace.requestID, created: Int(Date().timeIntervalSince1970))
-            trace.upstreamStartedAt = .now
-            let latency = mock.settings.latency?.duration ?? .zero
-            switch answer {
-            case .json(let body):
-                if latency > .zero { try await Task.sleep(for: latency) }
-                var headers = HTTPHeaders()
-                headers.add(name: "content-type", value: "application/json")
-                try await relay(status: 200, upstreamHeaders: headers, body: MockBody(chunks: [body], initialDelay: .zero, chunkDelay: .zero), kind: kind, hideInjectedUsage: false, pricing: pricing, response: response, trace: &trace)
-            case .stream(let events):
-                var headers = HTTPHeaders()
-                headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
-                let body = MockBody(chunks: events, initialDelay: latency, chunkDelay: mock.settings.chunkDelay?.duration ?? .zero)
-                try await relay(status: 200, upstreamHeaders: headers, body: body, kind: kind, hideInjectedUsage: injectUsage, pricing: pricing, response: response, trace: &trace)
+        candidates: for backend in plan.candidates {
+            guard backend.provider.type.speaks(kind.dialect) else {
+                lastFailure = .sidecar(SidecarError(.dialectMismatch, "Route '\(route.name)' sends '\(inspected.model)' to \(backend.provider.type.rawValue) provider '\(backend.providerName)', which does not serve the \(kind.dialect == .openAI ? "OpenAI" : "Anthropic") \(kind.rawValue) API."), trigger: nil, countsAgainstBackend: false)
+                continue
             }
-            return
-        }
-
-        guard let endpoint = backend.provider.effectiveEndpoint, let url = URLParts(endpoint + kind.upstreamPath) else {
-            throw SidecarError(.internalError, "Provider '\(backend.providerName)' has no usable endpoint.")
-        }
-        var upstream = HTTPClientRequest(url: url.text)
-        upstream.method = .POST
-        upstream.headers = Self.forwardedHeaders(request.head.headers)
-        if let source = backend.provider.auth?.apiKey {
-            switch credentials.key(for: source) {
-            case .success(let key):
-                if backend.provider.type == .anthropic {
-                    upstream.headers.add(name: "x-api-key", value: key)
-                } else {
-                    upstream.headers.add(name: "authorization", value: "Bearer \(key)")
+            if !plan.panic, health.admit(backend.key) == .ejected { continue }
+            for attemptOnBackend in 1...max(1, route.spec.retry.attempts) {
+                let context = AttemptContext(kind: kind, route: route, backend: backend, inspected: inspected, incomingHeaders: request.head.headers, deadline: deadline, totalTimeout: totalTimeout)
+                let started = ContinuousClock.now
+                health.begin(backend.key)
+                let outcome = await attempt(context, response: response, trace: &trace)
+                let elapsed = ContinuousClock.now - started
+                switch outcome {
+                case .served(let streamFailed):
+                    health.finish(backend.key, failed: streamFailed, firstByte: trace.firstByteAt.map { $0 - started }, detection: backend.provider.outlierDetection)
+                    trace.attempts.append(AttemptRecord(backend: backend.key.description, outcome: streamFailed ? (trace.errorCode ?? "stream_error") : "success", durationMilliseconds: elapsed.milliseconds))
+                    metrics.recordAttempt(backend: backend.key, outcome: streamFailed ? "stream_error" : "success")
+                    return
+                case .failed(let failure):
+                    if health.finish(backend.key, failed: failure.countsAgainstBackend, firstByte: nil, detection: backend.provider.outlierDetection) {
+                        logger.warning("backend ejected", metadata: ["backend": "\(backend.key)", "after": "\(failure.label)"])
+                    }
+                    trace.attempts.append(AttemptRecord(backend: backend.key.description, outcome: failure.label, durationMilliseconds: elapsed.milliseconds))
+                    metrics.recordAttempt(backend: backend.key, outcome: failure.label)
+                    lastFailure = failure
+                    guard let trigger = failure.trigger, ContinuousClock.now < deadline else { break candidates }
+                    if route.spec.retry.on.contains(trigger) && attemptOnBackend < route.spec.retry.attempts {
+                        if retryBudget.tryRetry(route: route.name, budgetPercent: route.spec.retry.budgetPercent) {
+                            metrics.recordRetry(route: route.name, performed: true)
+                            let pause = Self.backoff(attempt: attemptOnBackend, policy: route.spec.retry, retryAfter: failure.retryAfter)
+                            guard ContinuousClock.now + pause < deadline else { break candidates }
+                            try await Task.sleep(for: pause)
+                            continue
+                        }
+                        metrics.recordRetry(route: route.name, performed: false)
+                    }
+                    if route.spec.fallbackOn.contains(trigger) { continue candidates }
+                    break candidates
                 }
-            case .failure(let unavailable):
-                logger.error("provider credential unavailable", metadata: ["provider": "\(backend.providerName)", "reason": "\(unavailable.reason)"])
-                throw SidecarError(.credentialUnavailable, "The credential for provider '\(backend.providerName)' is unavailable.")
             }
         }
-        if backend.provider.type == .anthropic && !upstream.headers.contains(name: "anthropic-version") {
-            upstream.headers.add(name: "anthropic-version", value: "2023-06-01")
+        guard let failure = lastFailure else {
+            throw SidecarError(.noRoute, "Every backend of route '\(route.name)' is ejected.")
         }
-        let body = inspected.upstreamBody(model: backend.upstreamModel, forceIncludeUsage: injectUsage)
-        upstream.body = .bytes(ByteBuffer(bytes: body))
-
-        let timeouts = backend.provider.timeouts
-        let requestTimeout = route.spec.timeout ?? timeouts.request ?? settings.defaultTimeouts.request ?? .seconds(600)
-        let idleTimeout = route.spec.streamIdleTimeout ?? timeouts.streamIdle ?? settings.defaultTimeouts.streamIdle ?? .seconds(120)
-        let connectTimeout = timeouts.connect ?? settings.defaultTimeouts.connect ?? .seconds(10)
-        let client = upstreams.client(scheme: url.scheme, host: url.host, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
-
-        trace.upstreamStartedAt = .now
-        let upstreamResponse: HTTPClientResponse
-        do {
-            upstreamResponse = try await client.execute(upstream, deadline: .now() + .milliseconds(requestTimeout.milliseconds), logger: nil)
-        } catch {
-            trace.upstreamFinishedAt = .now
-            throw Self.translate(error, provider: backend.providerName, timeout: requestTimeout)
-        }
-        try await relay(
-            status: Int(upstreamResponse.status.code),
-            upstreamHeaders: upstreamResponse.headers,
-            body: upstreamResponse.body,
-            kind: kind,
-            hideInjectedUsage: injectUsage,
-            pricing: pricing,
-            response: response,
-            trace: &trace,
-            providerName: backend.providerName,
-            requestTimeout: requestTimeout
-        )
+        try await deliver(failure, response: response, trace: &trace)
     }
 
-    /// Sends the upstream's answer on: buffered when it is plain JSON (to read usage first), event by event when
-    /// it is a stream.
-    private func relay<Body: AsyncSequence>(
-        status: Int,
-        upstreamHeaders: HTTPHeaders,
-        body: Body,
-        kind: APIKind,
-        hideInjectedUsage: Bool,
-        pricing: ModelPricing?,
-        response: ResponseWriter,
-        trace: inout RequestTrace,
-        providerName: String = "mock",
-        requestTimeout: TimeSpan = .seconds(600)
-    ) async throws where Body.Element == ByteBuffer {
-        var headers = Self.returnedHeaders(upstreamHeaders)
-        let isEventStream = upstreamHeaders.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
-        trace.status = status
-        if status >= 400 { trace.errorCode = "upstream_\(status)" }
-
-        guard isEventStream && (200..<300).contains(status) else {
-            var collected: [UInt8] = []
-            do {
-                for try await chunk in body {
-                    if trace.firstByteAt == nil { trace.firstByteAt = .now }
-                    collected.append(contentsOf: chunk.readableBytesView)
-                    if collected.count > settings.maximumResponseBodyBytes {
-                        throw SidecarError(.upstreamResponseTooLarge, "The upstream answer is larger than \(settings.maximumResponseBodyBytes) bytes.")
-                    }
-                }
-            } catch let error as SidecarError {
-                trace.upstreamFinishedAt = .now
-                throw error
-            } catch {
-                trace.upstreamFinishedAt = .now
-                throw Self.translate(error, provider: providerName, timeout: requestTimeout)
-            }
-            trace.upstreamFinishedAt = .now
-            if (200..<300).contains(status), let usage = UsageReader.usage(inResponse: collected, kind: kind) {
-                trace.usage = usage
-                trace.costUSD = usage.cost(at: pricing)
-            }
-            for (name, value) in trace.usageHeaders() { headers.replaceOrAdd(name: name, value: value) }
-            try await response.respond(status: status, headers: headers, body: collected)
-            return
+    /// Sends the caller the last failure: the upstream's own answer when there is one, else the sidecar's error.
+    private func deliver(_ failure: AttemptFailure, response: ResponseWriter, trace: inout RequestTrace) async throws {
+        guard let reply = failure.reply else {
+            throw failure.error ?? SidecarError(.upstreamUnreachable, "No backend could serve the request.")
         }
-
-        headers.replaceOrAdd(name: "x-llmesh-request-id", value: trace.requestID)
-        if let provider = trace.provider { headers.replaceOrAdd(name: "x-llmesh-provider", value: provider) }
-        headers.replaceOrAdd(name: "cache-control", value: "no-cache")
-        try await response.writeHead(status: status, headers: headers)
-        var decoder = SSEDecoder()
-        var accounting = StreamAccounting(kind: kind, hideInjectedUsage: hideInjectedUsage)
-        var streamError: SidecarError?
-        do {
-            for try await chunk in body {
-                var out: [UInt8] = []
-                for item in decoder.feed(chunk.readableBytesView) {
-                    switch item {
-                    case .event(let event):
-                        if let bytes = accounting.process(event) { out.append(contentsOf: bytes) }
-                    case .unparsed(let bytes):
-                        out.append(contentsOf: bytes)
-                    }
-                }
-                if !out.isEmpty {
-                    if trace.firstByteAt == nil { trace.firstByteAt = .now }
-                    try await response.writeBody(out)
-                }
-            }
-        } catch let error as SidecarError {
-            streamError = error
-        } catch where Self.isClientGone(error) {
-            throw error
-        } catch {
-            streamError = Self.translate(error, provider: providerName, timeout: requestTimeout)
-        }
-        trace.upstreamFinishedAt = .now
-        try await response.writeBody(decoder.finish())
-        if streamError == nil && !accounting.sawEnd && kind != .responses {
-            streamError = SidecarError(.upstreamProtocolError, "The upstream stream from '\(providerName)' ended before its final event.")
-        }
-        if let streamError {
-            trace.errorCode = streamError.code.rawValue
-            try await response.writeBody(Self.streamErrorEvent(streamError, dialect: trace.dialect))
-        }
-        if let usage = accounting.usage {
-            trace.usage = usage
-            trace.costUSD = usage.cost(at: pricing)
-            try await response.writeBody(StreamAccounting.usageComment(usage, costUSD: trace.costUSD))
-        }
-        try await response.end()
+        trace.status = reply.status
+        trace.errorCode = reply.status >= 400 ? "upstream_\(reply.status)" : failure.label
+        var headers = Self.returnedHeaders(reply.headers)
+        for (name, value) in trace.responseHeaders() { headers.replaceOrAdd(name: name, value: value) }
+        try await response.respond(status: reply.status, headers: headers, body: reply.body)
     }
 
-    private func respond(_ error: SidecarError, to response: ResponseWriter, trace: RequestTrace) async throws {
+    /// Full-jitter exponential backoff, or the provider's `retry-after` when it asks for longer.
+    static func backoff(attempt: Int, policy: RetryPolicy, retryAfter: Duration?) -> Duration {
+        let ceiling = min(policy.maxBackoff.milliseconds, policy.backoff.milliseconds << min(attempt - 1, 20))
+        let jittered = Duration.milliseconds(Int64.random(in: 0...max(0, ceiling)))
+        guard let retryAfter else { return jittered }
+        return max(jittered, min(retryAfter, policy.maxBackoff.duration * 4))
+    }
+
+    func respond(_ error: SidecarError, to response: ResponseWriter, trace: RequestTrace) async throws {
         var headers = Self.jsonHeaders(requestID: trace.requestID)
         headers.add(name: "x-llmesh-error", value: error.code.rawValue)
+        if !trace.attempts.isEmpty { headers.add(name: "x-llmesh-attempts", value: String(trace.attempts.count)) }
         if trace.dialect == .anthropic { headers.add(name: "x-should-retry", value: error.status >= 500 ? "true" : "false") }
         try await response.respond(status: error.status, headers: headers, body: Array(error.body(for: trace.dialect).utf8))
     }
@@ -306,143 +208,8 @@ public struct LLMRequestHandler: HTTPRequestHandler {
             costUSD: trace.costUSD,
             durationMilliseconds: duration.milliseconds,
             timeToFirstByteMilliseconds: ttfb?.milliseconds,
-            overheadMicroseconds: overhead.microseconds
+            overheadMicroseconds: overhead.microseconds,
+            attempts: trace.attempts
         ))
-    }
-}
-
-extension LLMRequestHandler {
-    /// Request headers never sent upstream: hop-by-hop headers, the app's own credentials, and headers the
-    /// sidecar sets itself.
-    static let droppedRequestHeaders: Set<String> = [
-        "host", "content-length", "connection", "keep-alive", "proxy-connection", "proxy-authorization", "transfer-encoding",
-        "te", "trailer", "upgrade", "expect", "accept-encoding", "authorization", "x-api-key", "api-key",
-        "openai-organization", "openai-project", "x-goog-api-key",
-    ]
-
-    /// Upstream response headers not passed back: hop-by-hop headers and framing the sidecar redoes.
-    static let droppedResponseHeaders: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length",
-    ]
-
-    static func forwardedHeaders(_ incoming: HTTPHeaders) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        for (name, value) in incoming {
-            let lower = name.lowercased()
-            if droppedRequestHeaders.contains(lower) || lower.hasPrefix("x-llmesh-") { continue }
-            headers.add(name: name, value: value)
-        }
-        headers.replaceOrAdd(name: "content-type", value: "application/json")
-        headers.replaceOrAdd(name: "accept-encoding", value: "identity")
-        return headers
-    }
-
-    static func returnedHeaders(_ upstream: HTTPHeaders) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        for (name, value) in upstream where !droppedResponseHeaders.contains(name.lowercased()) {
-            headers.add(name: name, value: value)
-        }
-        return headers
-    }
-
-    static func jsonHeaders(requestID: String) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "x-llmesh-request-id", value: requestID)
-        return headers
-    }
-
-    /// Before the path says which API a request is for, an `anthropic-version` header is the best hint.
-    static func guessDialect(_ head: HTTPRequestHead) -> APIDialect {
-        head.headers.contains(name: "anthropic-version") || head.uri.hasPrefix("/v1/messages") ? .anthropic : .openAI
-    }
-
-    /// Maps a client error to the answer the caller gets.
-    static func translate(_ error: any Error, provider: String, timeout: TimeSpan) -> SidecarError {
-        if let error = error as? SidecarError { return error }
-        if let client = error as? HTTPClientError {
-            switch client {
-            case .connectTimeout:
-                return SidecarError(.upstreamTimeout, "Connecting to provider '\(provider)' timed out.")
-            case .deadlineExceeded:
-                return SidecarError(.upstreamTimeout, "Provider '\(provider)' did not answer within \(timeout).")
-            case .readTimeout:
-                return SidecarError(.upstreamTimeout, "Provider '\(provider)' went silent for longer than the stream idle timeout.")
-            default:
-                return SidecarError(.upstreamUnreachable, "Provider '\(provider)' could not be reached: \(client.shortDescription).")
-            }
-        }
-        if error is CancellationError {
-            return SidecarError(.upstreamTimeout, "The request to provider '\(provider)' was cancelled.")
-        }
-        return SidecarError(.upstreamUnreachable, "Provider '\(provider)' could not be reached: \(String(describing: error).prefix(200)).")
-    }
-
-    static func isClientGone(_ error: any Error) -> Bool {
-        error is IOError || error is ChannelError || (error as? NIOAsyncWriterError) != nil
-    }
-
-    /// The error event that ends a broken stream, in the caller's dialect, so SDKs raise instead of ending cleanly.
-    static func streamErrorEvent(_ error: SidecarError, dialect: APIDialect) -> [UInt8] {
-        switch dialect {
-        case .openAI:
-            return Array("data: \(error.body(for: .openAI))\n\n".utf8)
-        case .anthropic:
-            return Array("event: error\ndata: \(error.body(for: .anthropic))\n\n".utf8)
-        }
-    }
-
-    static func makeRequestID() -> String {
-        let value = UInt64.random(in: 0...UInt64.max)
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
-
-    /// RFC 3339 UTC time with milliseconds, formatted by hand: Foundation's formatters cost microseconds a call.
-    static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(spec.tv_nsec / 1_000_000), 3))Z"
-    }
-}
-
-extension HTTPClientError {
-    var shortDescription: String { String(describing: self).prefix(160).description }
-}
-
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
-    var microseconds: Double { Double(components.seconds) * 1_000_000 + Double(components.attoseconds) / 1e12 }
-}
-
-/// The parts of an upstream URL the client pool needs.
-struct URLParts {
-    var text: String
-    var scheme: String
-    var host: String
-
-    init?(_ text: String) {
-        guard let schemeEnd = text.range(of: "://") else { return nil }
-        let scheme = text[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https" else { return nil }
-        var authority = text[schemeEnd.upperBound...].prefix { $0 != "/" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        let host: Substring
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            host = authority[authority.index(after: authority.startIndex)..<close]
-        } else {
-            host = authority.prefix { $0 != ":" }
-        }
-        guard !host.isEmpty else { return nil }
-        self.text = text
-        self.scheme = scheme
-        self.host = String(host)
     }
 }

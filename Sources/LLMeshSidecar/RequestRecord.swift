@@ -21,6 +21,8 @@ struct RequestTrace {
     var upstreamStartedAt: ContinuousClock.Instant?
     var upstreamFinishedAt: ContinuousClock.Instant?
     var firstByteAt: ContinuousClock.Instant?
+    /// Every attempt made, in order.
+    var attempts: [AttemptRecord] = []
 
     init(requestID: String, method: String, path: String, receivedAt: ContinuousClock.Instant) {
         self.requestID = requestID
@@ -37,10 +39,18 @@ struct RequestTrace {
         return before + after
     }
 
-    /// The `x-llmesh-*` usage headers of a non-streamed answer.
-    func usageHeaders() -> [(String, String)] {
+    /// The `x-llmesh-*` headers known when a stream starts: who serves it and after how many attempts.
+    func streamHeaders() -> [(String, String)] {
         var headers: [(String, String)] = [("x-llmesh-request-id", requestID)]
         if let provider { headers.append(("x-llmesh-provider", provider)) }
+        if let provider, let upstreamModel { headers.append(("x-llmesh-backend", "\(provider)/\(upstreamModel)")) }
+        headers.append(("x-llmesh-attempts", String(attempts.count + 1)))
+        return headers
+    }
+
+    /// The `x-llmesh-*` headers of a complete answer: the stream headers plus usage.
+    func responseHeaders() -> [(String, String)] {
+        var headers = streamHeaders()
         if let usage {
             headers.append(("x-llmesh-input-tokens", String(usage.input)))
             headers.append(("x-llmesh-output-tokens", String(usage.output)))

@@ -28,7 +28,8 @@ public struct RuntimePolicy: Sendable {
     public let version: Int
     /// Where the policy came from (a file path).
     public let source: String
-    private let routesByModel: [String: ResolvedRoute]
+    /// Routes by model name or alias; several when header matches tell them apart, most specific first.
+    private let routesByModel: [String: [ResolvedRoute]]
     /// Every model name and alias, in route order.
     public let exposedModels: [String]
 
@@ -43,7 +44,7 @@ public struct RuntimePolicy: Sendable {
                 }
             }
         }
-        var routes: [String: ResolvedRoute] = [:]
+        var routes: [String: [ResolvedRoute]] = [:]
         var exposed: [String] = []
         for route in bundle.routes {
             let backends = route.spec.backends.compactMap { backend -> ResolvedBackend? in
@@ -57,21 +58,35 @@ public struct RuntimePolicy: Sendable {
                 )
             }.sorted { $0.priority < $1.priority }
             let resolved = ResolvedRoute(name: route.metadata.name, spec: route.spec, backends: backends)
-            for name in route.spec.exposedModelNames where routes[name] == nil {
-                routes[name] = resolved
-                exposed.append(name)
+            for name in route.spec.exposedModelNames {
+                if routes[name] == nil { exposed.append(name) }
+                routes[name, default: []].append(resolved)
             }
         }
         guard problems.isEmpty else { throw ConfigValidationError(problems: problems) }
         self.bundle = bundle
         self.version = version
         self.source = source
-        self.routesByModel = routes
+        // Precedence: more header conditions first; equal ones keep file order.
+        self.routesByModel = routes.mapValues { candidates in
+            candidates.enumerated().sorted { lhs, rhs in
+                let left = lhs.element.spec.match.headers.count, right = rhs.element.spec.match.headers.count
+                return left != right ? left > right : lhs.offset < rhs.offset
+            }.map(\.element)
+        }
         self.exposedModels = exposed
     }
 
-    /// The route serving `model` (a name or an alias).
-    public func route(for model: String) -> ResolvedRoute? { routesByModel[model] }
+    /// The route serving `model` (a name or an alias) for a request with `header` values.
+    ///
+    /// Among routes claiming the model, the first whose header conditions all hold wins; routes with more
+    /// conditions are considered first, so a `x-tier: premium` route overrides the plain one for premium callers.
+    public func route(for model: String, header: (String) -> String? = { _ in nil }) -> ResolvedRoute? {
+        guard let candidates = routesByModel[model] else { return nil }
+        return candidates.first { route in
+            route.spec.match.headers.allSatisfy { header($0.key) == $0.value }
+        }
+    }
 }
 
 extension ProviderType {

@@ -29,11 +29,12 @@ public struct Sidecar: Sendable {
         let eventLoopGroup = MultiThreadedEventLoopGroup.singleton
         let upstreams = UpstreamClients(eventLoopGroup: eventLoopGroup, proxy: EgressProxy(environment: ProcessInfo.processInfo.environment))
         let accessLog = AccessLog(enabled: settings.accessLog)
+        let health = BackendHealth()
 
         let appServer = HTTPServer(
             name: "app",
             address: settings.listen,
-            handler: LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, logger: logger),
+            handler: LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, health: health, logger: logger),
             maximumBodyBytes: settings.maximumRequestBodyBytes,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
@@ -43,7 +44,7 @@ public struct Sidecar: Sendable {
         let adminServer = HTTPServer(
             name: "admin",
             address: settings.adminListen,
-            handler: AdminHandler(store: store, credentials: credentials, metrics: metrics, readiness: readiness),
+            handler: AdminHandler(store: store, credentials: credentials, metrics: metrics, readiness: readiness, health: health),
             maximumBodyBytes: 64 * 1024,
             eventLoopGroup: eventLoopGroup,
             logger: logger

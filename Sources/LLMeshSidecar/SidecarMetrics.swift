@@ -107,6 +107,24 @@ public final class SidecarMetrics: Sendable {
     private static var durationName: MetricNameDescriptor { MetricNameDescriptor(metricName: "gen_ai_server_request_duration_seconds", unitName: "", helpText: "Time from request received to response finished.") }
     private static var tokenName: MetricNameDescriptor { MetricNameDescriptor(metricName: "gen_ai_client_token_usage", unitName: "", helpText: "Tokens used per request.") }
 
+    /// Records one upstream attempt and how it ended (`success`, `stream_error`, `upstream_503`, `upstream_timeout`…).
+    func recordAttempt(backend: BackendKey, outcome: String) {
+        registry.makeCounter(descriptor: .init(metricName: "llmesh_upstream_attempts_total", unitName: "", helpText: "Upstream attempts by backend and outcome."), labels: [("gen_ai_provider_name", backend.provider), ("gen_ai_response_model", backend.model), ("outcome", outcome)]).increment()
+    }
+
+    /// Records a retry, or one the retry budget refused.
+    func recordRetry(route: String, performed: Bool) {
+        registry.makeCounter(descriptor: .init(metricName: "llmesh_retries_total", unitName: "", helpText: "Retries performed, and retries refused by the retry budget."), labels: [("route", route), ("result", performed ? "performed" : "budget_exhausted")]).increment()
+    }
+
+    /// Publishes backend health as gauges; called before each scrape.
+    func publish(health: [BackendHealth.Snapshot]) {
+        for backend in health {
+            registry.makeGauge(descriptor: .init(metricName: "llmesh_backend_ejected", unitName: "", helpText: "1 while a backend is ejected by outlier detection."), labels: [("backend", backend.backend)]).set(to: backend.ejected ? 1.0 : 0.0)
+            registry.makeGauge(descriptor: .init(metricName: "llmesh_backend_in_flight", unitName: "", helpText: "Requests in flight to a backend."), labels: [("backend", backend.backend)]).set(to: Double(backend.inFlight))
+        }
+    }
+
     /// Records one config reload attempt.
     public func recordReload(success: Bool, version: Int) {
         reloadCounter(success: success).increment()

@@ -1,4 +1,5 @@
 import LLMeshModel
+import NIOConcurrencyHelpers
 import Testing
 @testable import LLMeshSidecar
 
@@ -32,13 +33,14 @@ import Testing
         )
     }
 
-    @Test func picksTheBestPriorityThenByWeight() {
+    @Test func triesTheBestPriorityFirstThenTheNext() {
         let selector = BackendSelector()
-        let r = route([("primary-a", 3, 0), ("primary-b", 1, 0), ("fallback", 10, 1)])
-        #expect(selector.pick(from: r, random: { _ in 0 })?.providerName == "primary-a")
-        #expect(selector.pick(from: r, random: { _ in 2 })?.providerName == "primary-a")
-        #expect(selector.pick(from: r, random: { _ in 3 })?.providerName == "primary-b")
-        #expect(selector.pick(from: route([("off", 0, 0), ("on", 1, 1)]))?.providerName == "on")
+        let r = route([("primary-a", 3, 0), ("primary-b", 1, 0), ("fallback", 10, 1), ("off", 0, 0)])
+        let plan = selector.plan(for: r, health: BackendHealth())
+        #expect(plan.candidates.count == 3)
+        #expect(Set(plan.candidates.prefix(2).map(\.providerName)) == ["primary-a", "primary-b"])
+        #expect(plan.candidates.last?.providerName == "fallback")
+        #expect(!plan.panic)
         #expect(selector.pick(from: route([])) == nil)
     }
 
@@ -49,6 +51,113 @@ import Testing
         for _ in 0..<20_000 { counts[selector.pick(from: r)?.providerName ?? "", default: 0] += 1 }
         let share = Double(counts["ninety", default: 0]) / 20_000
         #expect(abs(share - 0.9) < 0.015)
+    }
+
+    @Test func skipsEjectedBackendsUnlessAllAreEjected() {
+        let health = BackendHealth()
+        let detection = OutlierDetection(consecutiveFailures: 2, baseEjectionTime: .seconds(60))
+        let r = route([("a", 1, 0), ("b", 1, 1)])
+        let a = BackendKey(provider: "a", model: "m"), b = BackendKey(provider: "b", model: "m")
+        for _ in 0..<2 {
+            health.begin(a)
+            health.finish(a, failed: true, firstByte: nil, detection: detection)
+        }
+        #expect(health.isEjected(a))
+        #expect(BackendSelector().plan(for: r, health: health).candidates.map(\.providerName) == ["b"])
+        for _ in 0..<2 {
+            health.begin(b)
+            health.finish(b, failed: true, firstByte: nil, detection: detection)
+        }
+        let panic = BackendSelector().plan(for: r, health: health)
+        #expect(panic.panic)
+        #expect(panic.candidates.map(\.providerName) == ["a", "b"])
+    }
+
+    @Test func leastLatencyAndLeastInFlightPreferTheQuickAndTheIdle() {
+        let health = BackendHealth()
+        let detection = OutlierDetection()
+        let slow = BackendKey(provider: "slow", model: "m"), quick = BackendKey(provider: "quick", model: "m")
+        health.begin(slow)
+        health.finish(slow, failed: false, firstByte: .milliseconds(900), detection: detection)
+        health.begin(quick)
+        health.finish(quick, failed: false, firstByte: .milliseconds(50), detection: detection)
+        var latency = route([("slow", 1, 0), ("quick", 1, 0)])
+        latency.spec.strategy = .leastLatency
+        #expect(BackendSelector().pick(from: latency, health: health)?.providerName == "quick")
+        health.begin(quick)
+        health.begin(quick)
+        var load = route([("slow", 1, 0), ("quick", 1, 0)])
+        load.spec.strategy = .leastInFlight
+        #expect(BackendSelector().pick(from: load, health: health)?.providerName == "slow")
+    }
+
+    @Test func ejectionCoolsDownThenProbesOnce() {
+        let now = NIOLockedValueBox(ContinuousClock.now)
+        let health = BackendHealth(clock: { now.withLockedValue { $0 } })
+        let detection = OutlierDetection(consecutiveFailures: 1, baseEjectionTime: .seconds(30), maxEjectionTime: .seconds(300))
+        let key = BackendKey(provider: "p", model: "m")
+        health.begin(key)
+        #expect(health.finish(key, failed: true, firstByte: nil, detection: detection))
+        #expect(health.admit(key) == .ejected)
+        now.withLockedValue { $0 += .seconds(31) }
+        #expect(health.admit(key) == .probe)
+        #expect(health.admit(key) == .ejected)  // one probe at a time
+        health.begin(key)
+        health.finish(key, failed: true, firstByte: nil, detection: detection)
+        now.withLockedValue { $0 += .seconds(31) }
+        #expect(health.admit(key) == .ejected)  // second ejection lasts 60 s
+        now.withLockedValue { $0 += .seconds(30) }
+        #expect(health.admit(key) == .probe)
+        health.begin(key)
+        health.finish(key, failed: false, firstByte: nil, detection: detection)
+        #expect(health.admit(key) == .healthy)
+    }
+
+    @Test func errorRateEjectsOnlyWithEnoughRequests() {
+        let health = BackendHealth()
+        let detection = OutlierDetection(consecutiveFailures: 0, errorRatePercent: 50, minimumRequests: 10)
+        let key = BackendKey(provider: "p", model: "m")
+        for index in 0..<9 {
+            health.begin(key)
+            health.finish(key, failed: index % 2 == 0, firstByte: nil, detection: detection)
+        }
+        #expect(!health.isEjected(key))
+        health.begin(key)
+        health.finish(key, failed: true, firstByte: nil, detection: detection)
+        #expect(health.isEjected(key))
+    }
+
+    @Test func retryBudgetAllowsAFloorThenAShare() {
+        let budget = RetryBudget()
+        for _ in 0..<10 { budget.recordRequest(route: "r") }
+        let allowed = (0..<10).filter { _ in budget.tryRetry(route: "r", budgetPercent: 20) }.count
+        #expect(allowed == 3)
+        for _ in 0..<90 { budget.recordRequest(route: "r") }
+        #expect((0..<30).filter { _ in budget.tryRetry(route: "r", budgetPercent: 20) }.count == 17)
+    }
+
+    @Test func headerMatchesTakePrecedence() throws {
+        let bundle = try ConfigFileLoader().load(yaml: """
+            apiVersion: llmesh.io/v1alpha1
+            kind: LLMProvider
+            metadata: {name: mock}
+            spec: {type: Mock}
+            ---
+            apiVersion: llmesh.io/v1alpha1
+            kind: LLMRoute
+            metadata: {name: basic}
+            spec: {match: {model: chat}, backends: [{provider: mock, model: small}]}
+            ---
+            apiVersion: llmesh.io/v1alpha1
+            kind: LLMRoute
+            metadata: {name: premium}
+            spec: {match: {model: chat, headers: {X-Tier: premium}}, backends: [{provider: mock, model: large}]}
+            """)
+        let policy = try RuntimePolicy(bundle: bundle, version: 1, source: "t", standalone: true)
+        #expect(policy.route(for: "chat", header: { $0 == "x-tier" ? "premium" : nil })?.name == "premium")
+        #expect(policy.route(for: "chat", header: { $0 == "x-tier" ? "free" : nil })?.name == "basic")
+        #expect(policy.route(for: "chat")?.name == "basic")
+        #expect(policy.exposedModels == ["chat"])
     }
 
     @Test func standaloneSidecarsRefuseSecretReferences() throws {

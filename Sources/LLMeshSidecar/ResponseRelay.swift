@@ -1,0 +1,82 @@
+import LLMeshModel
+import LLMeshProviders
+import NIOCore
+import NIOHTTP1
+
+extension LLMRequestHandler {
+    /// Sends a complete successful answer with its usage headers.
+    func sendSuccess(_ reply: BufferedReply, context: AttemptContext, response: ResponseWriter, trace: inout RequestTrace) async throws {
+        trace.status = reply.status
+        if let usage = UsageReader.usage(inResponse: reply.body, kind: context.kind) {
+            trace.usage = usage
+            trace.costUSD = usage.cost(at: context.pricing)
+        }
+        var headers = Self.returnedHeaders(reply.headers)
+        for (name, value) in trace.responseHeaders() { headers.replaceOrAdd(name: name, value: value) }
+        try await response.respond(status: reply.status, headers: headers, body: reply.body)
+    }
+
+    /// Relays a stream event by event, reading usage on the way. Returns whether the stream broke.
+    ///
+    /// Once the head is written nothing can be retried; a broken upstream ends the stream with an error event in
+    /// the caller's dialect, so SDKs raise instead of returning a silently truncated answer.
+    func relayStream<Rest: AsyncIteratorProtocol>(
+        status: Int,
+        headers upstreamHeaders: HTTPHeaders,
+        first: ByteBuffer?,
+        rest: inout Rest,
+        context: AttemptContext,
+        response: ResponseWriter,
+        trace: inout RequestTrace
+    ) async throws -> Bool where Rest.Element == ByteBuffer {
+        trace.status = status
+        var headers = Self.returnedHeaders(upstreamHeaders)
+        for (name, value) in trace.streamHeaders() { headers.replaceOrAdd(name: name, value: value) }
+        headers.replaceOrAdd(name: "cache-control", value: "no-cache")
+        try await response.writeHead(status: status, headers: headers)
+        var decoder = SSEDecoder()
+        var accounting = StreamAccounting(kind: context.kind, hideInjectedUsage: context.injectUsage)
+        var streamError: SidecarError?
+
+        func forward(_ chunk: ByteBuffer) async throws {
+            var out: [UInt8] = []
+            for item in decoder.feed(chunk.readableBytesView) {
+                switch item {
+                case .event(let event):
+                    if let bytes = accounting.process(event) { out.append(contentsOf: bytes) }
+                case .unparsed(let bytes):
+                    out.append(contentsOf: bytes)
+                }
+            }
+            if !out.isEmpty {
+                if trace.firstByteAt == nil { trace.firstByteAt = .now }
+                try await response.writeBody(out)
+            }
+        }
+
+        if let first { try await forward(first) }
+        do {
+            while let chunk = try await rest.next() { try await forward(chunk) }
+        } catch where Self.isClientGone(error) {
+            throw error
+        } catch {
+            streamError = Self.translate(error, provider: context.backend.providerName, timeout: context.totalTimeout)
+        }
+        trace.upstreamFinishedAt = .now
+        try await response.writeBody(decoder.finish())
+        if streamError == nil && !accounting.sawEnd {
+            streamError = SidecarError(.upstreamProtocolError, "The upstream stream from '\(context.backend.providerName)' ended before its final event.")
+        }
+        if let streamError {
+            trace.errorCode = streamError.code.rawValue
+            try await response.writeBody(Self.streamErrorEvent(streamError, dialect: trace.dialect))
+        }
+        if let usage = accounting.usage {
+            trace.usage = usage
+            trace.costUSD = usage.cost(at: context.pricing)
+            try await response.writeBody(StreamAccounting.usageComment(usage, costUSD: trace.costUSD))
+        }
+        try await response.end()
+        return streamError != nil
+    }
+}

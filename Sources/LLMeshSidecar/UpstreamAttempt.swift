@@ -1,0 +1,215 @@
+import AsyncHTTPClient
+import Foundation
+import LLMeshModel
+import LLMeshProviders
+import NIOCore
+import NIOHTTP1
+
+/// Everything one attempt needs to know about the request and where it goes.
+struct AttemptContext: Sendable {
+    var kind: APIKind
+    var route: ResolvedRoute
+    var backend: ResolvedBackend
+    var inspected: InspectedRequest
+    var incomingHeaders: HTTPHeaders
+    /// The route's total deadline, shared by all attempts.
+    var deadline: ContinuousClock.Instant
+    var totalTimeout: TimeSpan
+
+    /// Whether the sidecar asks for stream usage the caller did not ask for.
+    var injectUsage: Bool {
+        inspected.stream && (kind == .chatCompletions || kind == .completions) && !inspected.includeUsageRequested
+            && backend.provider.type.reportsStreamUsageOnRequest
+    }
+
+    var pricing: ModelPricing? { backend.provider.pricing(for: backend.upstreamModel) }
+}
+
+/// Raised when no response byte arrived within the route's `firstTokenTimeout`.
+struct FirstByteTimeout: Error {}
+
+extension LLMRequestHandler {
+    /// One attempt against one backend. Nothing reaches the caller unless the attempt is a success (or a failure
+    /// the route does not retry, which the caller then sees as is); the commit point of a stream is its first chunk.
+    func attempt(_ context: AttemptContext, response: ResponseWriter, trace: inout RequestTrace) async -> AttemptOutcome {
+        let backend = context.backend
+        trace.provider = backend.providerName
+        trace.upstreamModel = backend.upstreamModel
+        if trace.upstreamStartedAt == nil { trace.upstreamStartedAt = .now }
+        do {
+            if backend.provider.type == .mock {
+                return try await answerFromMock(context, response: response, trace: &trace)
+            }
+            return try await forward(context, response: response, trace: &trace)
+        } catch let failure as AttemptFailureError {
+            trace.upstreamFinishedAt = .now
+            return .failed(failure.failure)
+        } catch {
+            // A write to the caller failed: the caller is gone; nothing to retry for.
+            trace.upstreamFinishedAt = .now
+            trace.errorCode = "client_closed"
+            if trace.status == 0 { trace.status = 499 }
+            return .served(streamFailed: false)
+        }
+    }
+
+    private func answerFromMock(_ context: AttemptContext, response: ResponseWriter, trace: inout RequestTrace) async throws -> AttemptOutcome {
+        let mock = MockResponder(settings: context.backend.provider.mock ?? MockSettings())
+        let answer = mock.answer(context.inspected, kind: context.kind, model: context.backend.upstreamModel, includeUsage: context.inspected.includeUsageRequested || context.injectUsage, requestID: trace.requestID, created: Int(Date().timeIntervalSince1970))
+        let latency = mock.settings.latency?.duration ?? .zero
+        switch answer {
+        case .json(let body):
+            if latency > .zero { try await Task.sleep(for: latency) }
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "application/json")
+            trace.firstByteAt = .now
+            trace.upstreamFinishedAt = .now
+            try await sendSuccess(BufferedReply(status: 200, headers: headers, body: body), context: context, response: response, trace: &trace)
+            return .served(streamFailed: false)
+        case .stream(let events):
+            var headers = HTTPHeaders()
+            headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
+            var iterator = MockBody(chunks: events, initialDelay: latency, chunkDelay: mock.settings.chunkDelay?.duration ?? .zero).makeAsyncIterator()
+            let first = try await iterator.next()
+            let failed = try await relayStream(status: 200, headers: headers, first: first, rest: &iterator, context: context, response: response, trace: &trace)
+            return .served(streamFailed: failed)
+        }
+    }
+
+    private func forward(_ context: AttemptContext, response: ResponseWriter, trace: inout RequestTrace) async throws -> AttemptOutcome {
+        let backend = context.backend
+        guard let endpoint = backend.provider.effectiveEndpoint, let url = URLParts(endpoint + context.kind.upstreamPath) else {
+            throw AttemptFailureError(.sidecar(SidecarError(.internalError, "Provider '\(backend.providerName)' has no usable endpoint."), trigger: nil, countsAgainstBackend: false))
+        }
+        var upstream = HTTPClientRequest(url: url.text)
+        upstream.method = .POST
+        upstream.headers = Self.forwardedHeaders(context.incomingHeaders)
+        if let source = backend.provider.auth?.apiKey {
+            switch credentials.key(for: source) {
+            case .success(let key):
+                if backend.provider.type == .anthropic {
+                    upstream.headers.add(name: "x-api-key", value: key)
+                } else {
+                    upstream.headers.add(name: "authorization", value: "Bearer \(key)")
+                }
+            case .failure(let unavailable):
+                logger.error("provider credential unavailable", metadata: ["provider": "\(backend.providerName)", "reason": "\(unavailable.reason)"])
+                throw AttemptFailureError(.sidecar(SidecarError(.credentialUnavailable, "The credential for provider '\(backend.providerName)' is unavailable."), trigger: .connectFailure, countsAgainstBackend: false))
+            }
+        }
+        if backend.provider.type == .anthropic && !upstream.headers.contains(name: "anthropic-version") {
+            upstream.headers.add(name: "anthropic-version", value: "2023-06-01")
+        }
+        upstream.body = .bytes(ByteBuffer(bytes: context.inspected.upstreamBody(model: backend.upstreamModel, forceIncludeUsage: context.injectUsage)))
+
+        let timeouts = backend.provider.timeouts
+        let attemptTimeout = min(timeouts.request ?? context.totalTimeout, context.totalTimeout)
+        let idleTimeout = context.route.spec.streamIdleTimeout ?? timeouts.streamIdle ?? settings.defaultTimeouts.streamIdle ?? .seconds(120)
+        let connectTimeout = timeouts.connect ?? settings.defaultTimeouts.connect ?? .seconds(10)
+        let client = upstreams.client(scheme: url.scheme, host: url.host, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
+        let nioDeadline = NIODeadline.now() + .nanoseconds(Int64(min(attemptTimeout.duration, context.deadline - .now).nanosecondsClamped))
+
+        // Send, and wait for the head and the first chunk: the attempt's commit point.
+        let head: (response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)
+        let request = upstream
+        do {
+            let started = try await Self.withFirstByteDeadline(context.route.spec.firstTokenTimeout?.duration) {
+                let reply = try await client.execute(request, deadline: nioDeadline, logger: nil)
+                var iterator = reply.body.makeAsyncIterator()
+                let first = try await iterator.next()
+                return HandOver((reply, iterator, first))
+            }
+            head = started.value
+        } catch {
+            throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
+        }
+        trace.firstByteAt = trace.firstByteAt ?? .now
+        let status = Int(head.response.status.code)
+        let isEventStream = head.response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        var rest = head.rest
+        if isEventStream && (200..<300).contains(status) {
+            let failed = try await relayStream(status: status, headers: head.response.headers, first: head.first, rest: &rest, context: context, response: response, trace: &trace)
+            return .served(streamFailed: failed)
+        }
+
+        var body: [UInt8] = head.first.map { Array($0.readableBytesView) } ?? []
+        do {
+            while let chunk = try await rest.next() {
+                body.append(contentsOf: chunk.readableBytesView)
+                if body.count > settings.maximumResponseBodyBytes {
+                    throw AttemptFailureError(.sidecar(SidecarError(.upstreamResponseTooLarge, "The upstream answer is larger than \(settings.maximumResponseBodyBytes) bytes."), trigger: nil, countsAgainstBackend: false))
+                }
+            }
+        } catch let failure as AttemptFailureError {
+            throw failure
+        } catch {
+            throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
+        }
+        trace.upstreamFinishedAt = .now
+        let reply = BufferedReply(status: status, headers: head.response.headers, body: body)
+        if let failure = AttemptFailure.classify(reply, checkRefusal: context.route.spec.fallbackOn.contains(.contentFilter)) {
+            throw AttemptFailureError(failure)
+        }
+        try await sendSuccess(reply, context: context, response: response, trace: &trace)
+        return .served(streamFailed: false)
+    }
+
+    /// Runs `operation`, failing with ``FirstByteTimeout`` if it takes longer than `limit` (no limit: runs it as is).
+    static func withFirstByteDeadline<T: Sendable>(_ limit: Duration?, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let limit else { return try await operation() }
+        return try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw FirstByteTimeout()
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next() else { throw FirstByteTimeout() }
+            return first
+        }
+    }
+
+    /// Maps a failure to send or to receive the head into a retry trigger and the caller's error.
+    static func classifyTransportError(_ error: any Error, provider: String, timeout: TimeSpan) -> AttemptFailure {
+        if error is FirstByteTimeout {
+            return .sidecar(SidecarError(.upstreamTimeout, "Provider '\(provider)' sent no response byte within the route's firstTokenTimeout."), trigger: .firstTokenTimeout, countsAgainstBackend: true)
+        }
+        let translated = translate(error, provider: provider, timeout: timeout)
+        if let client = error as? HTTPClientError, client == .deadlineExceeded || client == .readTimeout {
+            return .sidecar(translated, trigger: .timeout, countsAgainstBackend: true)
+        }
+        return .sidecar(translated, trigger: .connectFailure, countsAgainstBackend: true)
+    }
+}
+
+/// Moves a value out of the child task that produced it.
+///
+/// `@unchecked Sendable` holds because the value is used by one task at a time: the child task that creates it
+/// finishes before the task group returns it, and only the parent touches it afterwards. AsyncHTTPClient's body
+/// iterator is not `Sendable` for exactly this reason (no concurrent `next()`), which this hand-over respects.
+struct HandOver<Value>: @unchecked Sendable {
+    let value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+}
+
+/// Carries an ``AttemptFailure`` through `throws`.
+struct AttemptFailureError: Error {
+    var failure: AttemptFailure
+
+    init(_ failure: AttemptFailure) {
+        self.failure = failure
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped at zero and at `Int64.max`.
+    var nanosecondsClamped: Int64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : product + attoseconds / 1_000_000_000
+    }
+}
