@@ -150,7 +150,7 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         trace.status = reply.status
         trace.errorCode = reply.status >= 400 ? "upstream_\(reply.status)" : failure.label
         var headers = Self.returnedHeaders(reply.headers)
-        for (name, value) in trace.responseHeaders() { headers.replaceOrAdd(name: name, value: value) }
+        for (name, value) in trace.responseHeaders(attempts: trace.attempts.count) { headers.replaceOrAdd(name: name, value: value) }
         try await response.respond(status: reply.status, headers: headers, body: reply.body)
     }
 

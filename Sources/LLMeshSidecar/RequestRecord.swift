@@ -39,18 +39,19 @@ struct RequestTrace {
         return before + after
     }
 
-    /// The `x-llmesh-*` headers known when a stream starts: who serves it and after how many attempts.
-    func streamHeaders() -> [(String, String)] {
+    /// The `x-llmesh-*` headers known when a stream starts: who serves it and after how many attempts
+    /// (`attempts` counts the one being answered, which `self.attempts` does not hold yet while it runs).
+    func streamHeaders(attempts attemptCount: Int? = nil) -> [(String, String)] {
         var headers: [(String, String)] = [("x-llmesh-request-id", requestID)]
         if let provider { headers.append(("x-llmesh-provider", provider)) }
         if let provider, let upstreamModel { headers.append(("x-llmesh-backend", "\(provider)/\(upstreamModel)")) }
-        headers.append(("x-llmesh-attempts", String(attempts.count + 1)))
+        headers.append(("x-llmesh-attempts", String(attemptCount ?? attempts.count + 1)))
         return headers
     }
 
     /// The `x-llmesh-*` headers of a complete answer: the stream headers plus usage.
-    func responseHeaders() -> [(String, String)] {
-        var headers = streamHeaders()
+    func responseHeaders(attempts attemptCount: Int? = nil) -> [(String, String)] {
+        var headers = streamHeaders(attempts: attemptCount)
         if let usage {
             headers.append(("x-llmesh-input-tokens", String(usage.input)))
             headers.append(("x-llmesh-output-tokens", String(usage.output)))

@@ -36,6 +36,9 @@ public final class UpstreamClients: Sendable {
                 decompression: .disabled
             )
             configuration.httpVersion = .automatic
+            // A refused or failed connection must fail the attempt at once, so the route can retry or fall back;
+            // AsyncHTTPClient would otherwise keep re-dialling until the request's deadline.
+            configuration.connectionPool.retryConnectionEstablishment = false
             let client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
             clients[key] = client
             return client

@@ -18,18 +18,26 @@ struct FakeUpstream: HTTPRequestHandler {
     }
 
     let received = NIOLockedValueBox<[Received]>([])
+    /// The fault applied when a request names none in `x-test-fault`.
+    var defaultFault = ""
 
     func handle(_ request: ServerRequest, response: ResponseWriter) async {
         let body = String(buffer: request.body)
         received.withLockedValue { $0.append(Received(path: request.head.uri, headers: request.head.headers, body: body)) }
         var headers = HTTPHeaders()
-        let fault = request.head.headers.first(name: "x-test-fault") ?? ""
+        let fault = request.head.headers.first(name: "x-test-fault") ?? defaultFault
         do {
             switch fault {
             case "slow":
                 try await Task.sleep(for: .seconds(3))
                 headers.add(name: "content-type", value: "application/json")
                 try await response.respond(status: 200, headers: headers, body: Array("{}".utf8))
+            case "503":
+                headers.add(name: "content-type", value: "application/json")
+                try await response.respond(status: 503, headers: headers, body: Array(#"{"error":{"message":"upstream overloaded","type":"server_error"}}"#.utf8))
+            case "context":
+                headers.add(name: "content-type", value: "application/json")
+                try await response.respond(status: 400, headers: headers, body: Array(#"{"error":{"message":"This model's maximum context length is 8192 tokens.","type":"invalid_request_error","code":"context_length_exceeded"}}"#.utf8))
             case "429":
                 headers.add(name: "content-type", value: "application/json")
                 headers.add(name: "retry-after", value: "7")
@@ -76,7 +84,7 @@ struct ServerHarness {
     }
 
     /// A sidecar handler on `yaml`, with a key file the test can rewrite.
-    static func sidecarHandler(yaml: String, upstreams: UpstreamClients, credentials: CredentialStore = CredentialStore(), settings: SidecarSettings = SidecarSettings(configPath: "test.yaml")) throws -> LLMRequestHandler {
+    static func sidecarHandler(yaml: String, upstreams: UpstreamClients, credentials: CredentialStore = CredentialStore(), health: BackendHealth = BackendHealth(), settings: SidecarSettings = SidecarSettings(configPath: "test.yaml")) throws -> LLMRequestHandler {
         let bundle = try ConfigFileLoader().load(yaml: yaml)
         let policy = try RuntimePolicy(bundle: bundle, version: 1, source: "test", standalone: true)
         return LLMRequestHandler(
@@ -86,6 +94,7 @@ struct ServerHarness {
             upstreams: upstreams,
             metrics: SidecarMetrics(),
             accessLog: AccessLog(enabled: false),
+            health: health,
             logger: logger
         )
     }
