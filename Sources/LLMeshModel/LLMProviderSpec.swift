@@ -43,7 +43,8 @@ public struct LLMProviderSpec: ResourceSpec, YAMLReadableSpec {
     public var effectiveEndpoint: String? { endpoint ?? type.defaultEndpoint }
 
     init(reading reader: inout FieldReader) {
-        type = reader.choice("type", as: ProviderType.self, required: true) ?? .mock
+        let parsedType = reader.choice("type", as: ProviderType.self, required: true)
+        type = parsedType ?? .mock
         endpoint = reader.string("endpoint")
         auth = reader.object("auth") { ProviderAuth.read(&$0) }
         models = reader.objectList("models") { ProviderModel.read(&$0) }
@@ -51,9 +52,10 @@ public struct LLMProviderSpec: ResourceSpec, YAMLReadableSpec {
         outlierDetection = reader.object("outlierDetection") { OutlierDetection.read(&$0) } ?? OutlierDetection()
         mock = reader.object("mock") { MockSettings.read(&$0) }
 
-        if let endpoint {
-            if let problem = EndpointURL.problem(with: endpoint) { reader.report("endpoint", problem) }
-        } else if type == .openAICompatible {
+        if let endpoint, let problem = EndpointURL.problem(with: endpoint) { reader.report("endpoint", problem) }
+        // Rules that depend on the type only make sense when the type itself is valid.
+        guard parsedType != nil else { return }
+        if endpoint == nil && type == .openAICompatible {
             reader.report("endpoint", "is required for type OpenAICompatible")
         }
         if type == .mock {

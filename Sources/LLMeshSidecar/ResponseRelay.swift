@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import LLMeshModel
 import LLMeshProviders
 import NIOCore
@@ -14,6 +15,14 @@ extension LLMRequestHandler {
         var headers = Self.returnedHeaders(reply.headers)
         for (name, value) in trace.responseHeaders() { headers.replaceOrAdd(name: name, value: value) }
         try await response.respond(status: reply.status, headers: headers, body: reply.body)
+    }
+
+    /// The error that ends a stream which broke after it started.
+    static func midStreamError(_ error: any Error, provider: String) -> SidecarError {
+        if let client = error as? HTTPClientError, client == .readTimeout || client == .deadlineExceeded {
+            return SidecarError(.upstreamTimeout, "The stream from provider '\(provider)' went silent past its timeout.")
+        }
+        return SidecarError(.upstreamProtocolError, "The stream from provider '\(provider)' broke after it started: \(String(describing: error).prefix(160)).")
     }
 
     /// Relays a stream event by event, reading usage on the way. Returns whether the stream broke.
@@ -60,7 +69,7 @@ extension LLMRequestHandler {
         } catch where Self.isClientGone(error) {
             throw error
         } catch {
-            streamError = Self.translate(error, provider: context.backend.providerName, timeout: context.totalTimeout)
+            streamError = Self.midStreamError(error, provider: context.backend.providerName)
         }
         trace.upstreamFinishedAt = .now
         try await response.writeBody(decoder.finish())

@@ -1,0 +1,201 @@
+"""Fixtures that run the real llmesh binary and a fake provider, and SDK clients configured only by environment."""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from fake_provider import FakeProvider
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("LLMESH_BIN", str(ROOT / ".build" / "debug" / "llmesh"))
+OPENAI_APP_KEY = "sk-app-not-forwarded"
+ANTHROPIC_APP_KEY = "sk-ant-app-not-forwarded"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sidecar:
+    """One `llmesh sidecar` process on free loopback ports, with its stdout and stderr captured to files."""
+
+    def __init__(self, directory, config_text, extra_args=(), env=None):
+        self.directory = pathlib.Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config = self.directory / "config.yaml"
+        self.config.write_text(config_text)
+        self.port = free_port()
+        self.admin_port = free_port()
+        self.stdout_path = self.directory / "stdout.log"
+        self.stderr_path = self.directory / "stderr.log"
+        self.args = [BINARY, "sidecar", "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}",
+                     "--admin-listen", f"127.0.0.1:{self.admin_port}", "--reload-interval", "200ms", *extra_args]
+        self.env = dict(os.environ, **(env or {}))
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(self.args, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"), env=self.env)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sidecar exited with {self.process.returncode}: {self.stderr()}")
+            try:
+                if httpx.get(self.admin("/readyz"), timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"sidecar not ready: {self.stderr()}")
+
+    def stop(self, timeout=30):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode if self.process else None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def admin(self, path):
+        return f"http://127.0.0.1:{self.admin_port}{path}"
+
+    def stderr(self):
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+
+    def access_log(self):
+        lines = self.stdout_path.read_text().splitlines() if self.stdout_path.exists() else []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    def wait_for_log(self, predicate, timeout=5):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            entries = [e for e in self.access_log() if predicate(e)]
+            if entries:
+                return entries
+            time.sleep(0.05)
+        return []
+
+
+def standard_config(fake, key_file, extra=""):
+    """Providers: the fake as OpenAI (key from a file) and as Anthropic (key from env), and a Mock."""
+    return f"""
+apiVersion: llmesh.io/v1alpha1
+kind: LLMProvider
+metadata: {{name: fake-openai}}
+spec:
+  type: OpenAI
+  endpoint: {fake.base_url}/v1
+  auth: {{apiKey: {{file: {key_file}}}}}
+  timeouts: {{connect: 2s, request: 30s, streamIdle: 10s}}
+  models:
+    - name: fake-gpt-1
+      pricing: {{inputPerMillion: 1000000, outputPerMillion: 2000000, cachedInputPerMillion: 500000}}
+---
+apiVersion: llmesh.io/v1alpha1
+kind: LLMProvider
+metadata: {{name: fake-anthropic}}
+spec:
+  type: Anthropic
+  endpoint: {fake.base_url}
+  auth: {{apiKey: {{env: E2E_ANTHROPIC_KEY}}}}
+---
+apiVersion: llmesh.io/v1alpha1
+kind: LLMProvider
+metadata: {{name: mock}}
+spec:
+  type: Mock
+  mock: {{response: "Hello from the llmesh mock provider", chunkDelay: 0ms, embeddingDimensions: 8}}
+---
+apiVersion: llmesh.io/v1alpha1
+kind: LLMRoute
+metadata: {{name: gpt}}
+spec:
+  match: {{model: gpt-fast, aliases: [fast]}}
+  backends: [{{provider: fake-openai, model: fake-gpt-1}}]
+---
+apiVersion: llmesh.io/v1alpha1
+kind: LLMRoute
+metadata: {{name: claude}}
+spec:
+  match: {{model: claude-fast}}
+  backends: [{{provider: fake-anthropic, model: fake-claude-1}}]
+---
+apiVersion: llmesh.io/v1alpha1
+kind: LLMRoute
+metadata: {{name: mock}}
+spec:
+  match: {{model: mock-model, aliases: [mock-alias]}}
+  backends: [{{provider: mock}}]
+{extra}
+"""
+
+
+@pytest.fixture(scope="module")
+def fake():
+    provider = FakeProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="module")
+def sidecar(fake, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("sidecar")
+    key_file = directory / "openai-key"
+    key_file.write_text("sk-upstream-openai\n")
+    car = Sidecar(directory, standard_config(fake, key_file), env={"E2E_ANTHROPIC_KEY": "sk-upstream-anthropic"})
+    car.key_file = key_file
+    car.start()
+    yield car
+    assert car.stop() == 0
+
+
+@pytest.fixture(autouse=True)
+def _reset_fake(request):
+    if "fake" in request.fixturenames:
+        request.getfixturevalue("fake").reset()
+
+
+@pytest.fixture
+def sdk_env(monkeypatch):
+    """Points the SDKs at a sidecar through the environment only, as an injected pod would."""
+    def point_at(car):
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{car.url}/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", OPENAI_APP_KEY)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", car.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_APP_KEY)
+        for name in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "ANTHROPIC_AUTH_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+    return point_at
+
+
+@pytest.fixture
+def openai_client(sidecar, sdk_env):
+    import openai
+    sdk_env(sidecar)
+    return openai.OpenAI(max_retries=0)
+
+
+@pytest.fixture
+def anthropic_client(sidecar, sdk_env):
+    import anthropic
+    sdk_env(sidecar)
+    return anthropic.Anthropic(max_retries=0)
+
+
+def raw_sse(url, body, headers=None):
+    """Posts `body` and returns the raw streamed text, for assertions SDK objects would hide."""
+    with httpx.stream("POST", url, json=body, headers=headers or {}, timeout=30) as response:
+        return response.status_code, response.headers, "".join(response.iter_text())
