@@ -41,6 +41,8 @@ class FakeProvider:
         self.openai_key = openai_key
         self.anthropic_key = anthropic_key
         self.name = name
+        # The fault applied to requests that name none in x-fake-fault.
+        self.fault = ""
         self.requests = []
         self.lock = threading.Lock()
         provider = self
@@ -64,6 +66,7 @@ class FakeProvider:
     def reset(self):
         with self.lock:
             self.requests.clear()
+        self.fault = ""
 
     def recorded(self, path=None):
         with self.lock:
@@ -159,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif headers.get("authorization") != f"Bearer {self.fake.openai_key}":
             return self._send_json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}})
 
-        fault = headers.get("x-fake-fault", "")
+        fault = headers.get("x-fake-fault", self.fake.fault)
         if fault.startswith("stall:"):
             time.sleep(float(fault.split(":")[1]))
         if fault == "reset":
