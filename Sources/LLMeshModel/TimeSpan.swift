@@ -63,7 +63,7 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
 
 extension StringProtocol {
     /// The string without leading and trailing spaces, tabs and newlines (Foundation-free).
-    func trimmingCharactersInWhitespace() -> Substring {
+    public func trimmingCharactersInWhitespace() -> Substring {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
             return Substring("")

@@ -1,3 +1,5 @@
+import LLMeshModel
+
 /// Egress proxy settings from `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (either case), as curl and Go read them.
 public struct EgressProxy: Sendable, Hashable {
     /// A proxy server.
@@ -25,7 +27,7 @@ public struct EgressProxy: Sendable, Hashable {
         }
         self.https = value("HTTPS_PROXY").flatMap(Self.parseServer)
         self.http = value("HTTP_PROXY").flatMap(Self.parseServer)
-        self.noProxy = (value("NO_PROXY") ?? "").split(separator: ",").map { $0.trimmingCharactersInWhitespace().lowercased() }.filter { !$0.isEmpty }
+        self.noProxy = (value("NO_PROXY") ?? "").split(separator: ",").map { String($0.trimmingCharactersInWhitespace()).lowercased() }.filter { !$0.isEmpty }
     }
 
     /// The proxy for a request to `host` over `scheme`, or `nil` to connect directly.
@@ -53,13 +55,5 @@ public struct EgressProxy: Sendable, Hashable {
             return Server(host: String(rest[..<colon]), port: port)
         }
         return Server(host: String(rest), port: text.hasPrefix("https://") ? 443 : 80)
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharactersInWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
     }
 }
