@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LLMeshModel", targets: ["LLMeshModel"]),
         .library(name: "LLMeshProviders", targets: ["LLMeshProviders"]),
         .library(name: "LLMeshSidecar", targets: ["LLMeshSidecar"]),
+        .library(name: "LLMeshLimits", targets: ["LLMeshLimits"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -19,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .executableTarget(
@@ -45,10 +47,21 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LLMeshLimits",
+            dependencies: [
+                "LLMeshModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "LLMeshSidecar",
             dependencies: [
                 "LLMeshModel",
                 "LLMeshProviders",
+                "LLMeshLimits",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -60,6 +73,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LLMeshModelTests", dependencies: ["LLMeshModel"]),
+        .testTarget(name: "LLMeshLimitsTests", dependencies: ["LLMeshLimits", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LLMeshProvidersTests", dependencies: ["LLMeshProviders", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "LLMeshSidecarTests",

@@ -14,6 +14,8 @@ public struct VirtualKeySpec: ResourceSpec, YAMLReadableSpec {
     public var keyIDPrefix: String?
     public var allowedModels: [String]
     public var limits: RateLimits?
+    /// Limits for particular models used with this key.
+    public var modelLimits: [ModelLimits]
     public var budget: Budget?
     /// RFC 3339 time after which the key is refused.
     public var expiresAt: String?
@@ -26,6 +28,7 @@ public struct VirtualKeySpec: ResourceSpec, YAMLReadableSpec {
         keyIDPrefix = reader.string("keyIDPrefix")
         allowedModels = reader.stringList("allowedModels")
         limits = reader.object("limits") { RateLimits.read(&$0) }
+        modelLimits = reader.objectList("modelLimits") { ModelLimits.read(&$0) }
         budget = reader.object("budget") { Budget.read(&$0) } ?? nil
         expiresAt = reader.string("expiresAt")
         disabled = reader.bool("disabled") ?? false

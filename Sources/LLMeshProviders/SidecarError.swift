@@ -16,15 +16,26 @@ public struct SidecarError: Error, Sendable, Hashable {
         case upstreamProtocolError = "upstream_protocol_error"
         case shuttingDown = "shutting_down"
         case internalError = "internal_error"
+        case invalidAPIKey = "invalid_api_key"
+        case virtualKeyRequired = "virtual_key_required"
+        case modelNotAllowed = "model_not_allowed"
+        case guardrailBlocked = "guardrail_blocked"
+        case promptTooLarge = "prompt_too_large"
+        case rateLimitExceeded = "rate_limit_exceeded"
+        case budgetExceeded = "budget_exceeded"
+        case limitStoreUnavailable = "limit_store_unavailable"
 
         /// The HTTP status for this code.
         public var status: Int {
             switch self {
-            case .invalidJSON, .invalidRequest, .dialectMismatch: return 400
+            case .invalidJSON, .invalidRequest, .dialectMismatch, .promptTooLarge: return 400
+            case .invalidAPIKey, .virtualKeyRequired: return 401
+            case .modelNotAllowed, .guardrailBlocked: return 403
+            case .rateLimitExceeded, .budgetExceeded: return 429
             case .requestTooLarge: return 413
             case .modelNotFound, .noRoute: return 404
             case .methodNotAllowed: return 405
-            case .credentialUnavailable, .shuttingDown: return 503
+            case .credentialUnavailable, .shuttingDown, .limitStoreUnavailable: return 503
             case .upstreamUnreachable, .upstreamResponseTooLarge, .upstreamProtocolError: return 502
             case .upstreamTimeout: return 504
             case .internalError: return 500
@@ -36,11 +47,14 @@ public struct SidecarError: Error, Sendable, Hashable {
     public var message: String
     /// The request field at fault, when there is one (OpenAI's `param`).
     public var parameter: String?
+    /// Seconds the caller should wait before retrying (sent as `retry-after`).
+    public var retryAfterSeconds: Int?
 
-    public init(_ code: Code, _ message: String, parameter: String? = nil) {
+    public init(_ code: Code, _ message: String, parameter: String? = nil, retryAfterSeconds: Int? = nil) {
         self.code = code
         self.message = message
         self.parameter = parameter
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     public var status: Int { code.status }

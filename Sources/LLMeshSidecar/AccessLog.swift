@@ -29,6 +29,10 @@ public struct AccessLogRecord: Sendable {
     public var overheadMicroseconds: Double
     /// Every upstream attempt; listed in full when there was more than one.
     var attempts: [AttemptRecord] = []
+    /// `key:<id>` or `workload:<namespace>/<serviceAccount>` when policies apply.
+    var caller: String?
+    /// The end user (`x-llmesh-user`).
+    var user: String?
 
     /// The record as one JSON object.
     public var json: String {
@@ -49,6 +53,8 @@ public struct AccessLogRecord: Sendable {
         add("upstream_model", upstreamModel)
         add("route", route)
         add("provider", provider)
+        add("caller", caller)
+        add("user", user)
         if let usage {
             fields.append(#""input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cached_input_tokens":\#(usage.cachedInput)"#)
         }

@@ -23,13 +23,15 @@ public struct AdminHandler: HTTPRequestHandler {
     let metrics: SidecarMetrics
     let readiness: Readiness
     let health: BackendHealth
+    let policyEngine: PolicyEngine?
 
-    public init(store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, readiness: Readiness, health: BackendHealth) {
+    public init(store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, readiness: Readiness, health: BackendHealth, policyEngine: PolicyEngine? = nil) {
         self.store = store
         self.credentials = credentials
         self.metrics = metrics
         self.readiness = readiness
         self.health = health
+        self.policyEngine = policyEngine
     }
 
     public func handle(_ request: ServerRequest, response: ResponseWriter) async {
@@ -47,10 +49,11 @@ public struct AdminHandler: HTTPRequestHandler {
             headers.add(name: "content-type", value: "text/plain")
         case (.GET, "/metrics"):
             metrics.publish(health: health.snapshot())
+            metrics.publish(spend: await currentSpend())
             (status, body) = (200, metrics.exposition())
             headers.add(name: "content-type", value: "text/plain; version=0.0.4; charset=utf-8")
         case (.GET, "/config_dump"):
-            (status, body) = (200, configDump())
+            (status, body) = (200, configDump(spend: await currentSpend()))
             headers.add(name: "content-type", value: "application/json")
         default:
             (status, body) = (404, Array("not found: GET /healthz, /readyz, /metrics or /config_dump\n".utf8))
@@ -61,7 +64,12 @@ public struct AdminHandler: HTTPRequestHandler {
 
     /// The effective policy as JSON. Resources only ever hold key *sources* (paths, variable names, Secret names),
     /// never key values; the dump adds whether each source currently yields a key.
-    func configDump() -> [UInt8] {
+    func currentSpend() async -> [SpendRecord] {
+        guard let policyEngine, let policy = store.current else { return [] }
+        return await policyEngine.spend(policy, now: Int64(Date().timeIntervalSince1970))
+    }
+
+    func configDump(spend: [SpendRecord]) -> [UInt8] {
         guard let policy = store.current else { return Array(#"{"loaded":false}"#.utf8) }
         struct ProviderStatus: Encodable {
             var name: String
@@ -77,6 +85,8 @@ public struct AdminHandler: HTTPRequestHandler {
             var models: [String]
             var providerStatus: [ProviderStatus]
             var backendHealth: [BackendHealth.Snapshot]
+            var workload: WorkloadIdentity?
+            var spend: [SpendRecord]
             var resources: PolicyBundle
         }
         let status = policy.bundle.providers.map { provider -> ProviderStatus in
@@ -89,7 +99,7 @@ public struct AdminHandler: HTTPRequestHandler {
                 credentialAvailable: source.map(credentials.isAvailable)
             )
         }
-        let dump = Dump(version: policy.version, source: policy.source, models: policy.exposedModels, providerStatus: status, backendHealth: health.snapshot(), resources: policy.bundle)
+        let dump = Dump(version: policy.version, source: policy.source, models: policy.exposedModels, providerStatus: status, backendHealth: health.snapshot(), workload: policyEngine?.workload, spend: spend, resources: policy.bundle)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return (try? Array(encoder.encode(dump))) ?? Array(#"{"error":"config dump could not be encoded"}"#.utf8)

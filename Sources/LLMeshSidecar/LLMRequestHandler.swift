@@ -20,10 +20,11 @@ public struct LLMRequestHandler: HTTPRequestHandler {
     let accessLog: AccessLog
     let health: BackendHealth
     let retryBudget: RetryBudget
+    let policyEngine: PolicyEngine
     let logger: Logger
     let selector = BackendSelector()
 
-    public init(settings: SidecarSettings, store: PolicyStore, credentials: CredentialStore, upstreams: UpstreamClients, metrics: SidecarMetrics, accessLog: AccessLog, health: BackendHealth = BackendHealth(), retryBudget: RetryBudget = RetryBudget(), logger: Logger) {
+    public init(settings: SidecarSettings, store: PolicyStore, credentials: CredentialStore, upstreams: UpstreamClients, metrics: SidecarMetrics, accessLog: AccessLog, health: BackendHealth = BackendHealth(), retryBudget: RetryBudget = RetryBudget(), policyEngine: PolicyEngine? = nil, logger: Logger) {
         self.settings = settings
         self.store = store
         self.credentials = credentials
@@ -32,6 +33,7 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         self.accessLog = accessLog
         self.health = health
         self.retryBudget = retryBudget
+        self.policyEngine = policyEngine ?? PolicyEngine(workload: settings.workload, global: nil, metrics: metrics, logger: logger)
         self.logger = logger
     }
 
@@ -51,6 +53,7 @@ public struct LLMRequestHandler: HTTPRequestHandler {
             if trace.status == 0 { trace.status = 499 }
             trace.errorCode = trace.errorCode ?? "client_closed"
         }
+        if let grant = trace.grant { await policyEngine.settle(grant, usage: trace.usage, costUSD: trace.costUSD) }
         metrics.inFlight(-1)
         finish(trace)
     }
@@ -79,13 +82,23 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         guard !request.bodyTooLarge else {
             throw SidecarError(.requestTooLarge, "The request body is larger than the limit of \(settings.maximumRequestBodyBytes) bytes.")
         }
-        let inspected = try InspectedRequest(body: Array(request.body.readableBytesView), kind: kind)
+        var inspected = try InspectedRequest(body: Array(request.body.readableBytesView), kind: kind)
         trace.model = inspected.model
         trace.stream = inspected.stream
         guard let route = policy.route(for: inspected.model, header: { request.head.headers.first(name: $0) }) else {
             throw SidecarError(.modelNotFound, "The model '\(inspected.model)' does not exist or is not routed by llmesh. Routed models: \(policy.exposedModels.joined(separator: ", ")).", parameter: "model")
         }
         trace.route = route.name
+        if PolicyEngine.hasWork(policy) {
+            do {
+                let grant = try await policyEngine.admit(AdmissionRequest(policy: policy, headers: request.head.headers, inspected: inspected, kind: kind, route: route, now: Int64(Date().timeIntervalSince1970)))
+                trace.grant = grant
+                if let redacted = grant.redacted { inspected = redacted }
+            } catch {
+                trace.rateLimitHeaders = error.headers
+                throw error.error
+            }
+        }
         let plan = selector.plan(for: route, health: health)
         guard !plan.candidates.isEmpty else {
             throw SidecarError(.noRoute, "Route '\(route.name)' has no backend with a weight above 0.")
@@ -165,6 +178,8 @@ public struct LLMRequestHandler: HTTPRequestHandler {
     func respond(_ error: SidecarError, to response: ResponseWriter, trace: RequestTrace) async throws {
         var headers = Self.jsonHeaders(requestID: trace.requestID)
         headers.add(name: "x-llmesh-error", value: error.code.rawValue)
+        if let seconds = error.retryAfterSeconds { headers.add(name: "retry-after", value: String(seconds)) }
+        for (name, value) in trace.rateLimitHeaders + (trace.grant?.headers ?? []) { headers.replaceOrAdd(name: name, value: value) }
         if !trace.attempts.isEmpty { headers.add(name: "x-llmesh-attempts", value: String(trace.attempts.count)) }
         if trace.dialect == .anthropic { headers.add(name: "x-should-retry", value: error.status >= 500 ? "true" : "false") }
         try await response.respond(status: error.status, headers: headers, body: Array(error.body(for: trace.dialect).utf8))
@@ -209,7 +224,9 @@ public struct LLMRequestHandler: HTTPRequestHandler {
             durationMilliseconds: duration.milliseconds,
             timeToFirstByteMilliseconds: ttfb?.milliseconds,
             overheadMicroseconds: overhead.microseconds,
-            attempts: trace.attempts
+            attempts: trace.attempts,
+            caller: trace.grant?.caller,
+            user: trace.grant?.user
         ))
     }
 }

@@ -23,6 +23,10 @@ struct RequestTrace {
     var firstByteAt: ContinuousClock.Instant?
     /// Every attempt made, in order.
     var attempts: [AttemptRecord] = []
+    /// What admission reserved, settled when the request ends.
+    var grant: AdmissionGrant?
+    /// `x-ratelimit-*` headers of a refusal.
+    var rateLimitHeaders: [(String, String)] = []
 
     init(requestID: String, method: String, path: String, receivedAt: ContinuousClock.Instant) {
         self.requestID = requestID
@@ -46,6 +50,8 @@ struct RequestTrace {
         if let provider { headers.append(("x-llmesh-provider", provider)) }
         if let provider, let upstreamModel { headers.append(("x-llmesh-backend", "\(provider)/\(upstreamModel)")) }
         headers.append(("x-llmesh-attempts", String(attemptCount ?? attempts.count + 1)))
+        // llmesh's own limits replace the provider's x-ratelimit-* headers: they are the ones the app must respect.
+        headers += grant?.headers ?? []
         return headers
     }
 

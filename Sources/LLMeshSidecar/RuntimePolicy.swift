@@ -1,3 +1,4 @@
+import Foundation
 import LLMeshModel
 import LLMeshProviders
 
@@ -18,6 +19,13 @@ public struct ResolvedRoute: Sendable {
     public var backends: [ResolvedBackend]
 }
 
+/// An `LLMPolicy` ready to enforce: its guardrails compiled once.
+public struct CompiledPolicy: Sendable {
+    public var name: String
+    public var spec: LLMPolicySpec
+    public var scanner: GuardrailScanner?
+}
+
 /// The policy a sidecar enforces, compiled from a validated ``PolicyBundle`` for O(1) lookups.
 ///
 /// A `RuntimePolicy` is immutable. A reload builds a new one and swaps it in whole, so a request keeps the
@@ -32,6 +40,10 @@ public struct RuntimePolicy: Sendable {
     private let routesByModel: [String: [ResolvedRoute]]
     /// Every model name and alias, in route order.
     public let exposedModels: [String]
+    /// Virtual keys by the SHA-256 (hex) of the key.
+    public let keysByHash: [String: ResolvedVirtualKey]
+    /// Policies in file order.
+    public let policies: [CompiledPolicy]
 
     /// Compiles `bundle`, or throws the problems that keep a sidecar from serving it.
     public init(bundle: PolicyBundle, version: Int, source: String, standalone: Bool) throws(ConfigValidationError) {
@@ -63,7 +75,30 @@ public struct RuntimePolicy: Sendable {
                 routes[name, default: []].append(resolved)
             }
         }
+        var keys: [String: ResolvedVirtualKey] = [:]
+        for key in bundle.virtualKeys {
+            let hash: String?
+            if let keyHash = key.spec.keyHash {
+                hash = String(keyHash.dropFirst("sha256:".count))
+            } else if let path = key.spec.keyFile {
+                if let data = FileManager.default.contents(atPath: path), case let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+                    hash = KeyHash.sha256Hex(text)
+                } else {
+                    problems.append(ConfigProblem(resource: key.reference, fieldPath: "spec.keyFile", message: "cannot read a key from \(path)"))
+                    hash = nil
+                }
+            } else {
+                if standalone {
+                    problems.append(ConfigProblem(resource: key.reference, fieldPath: "spec.secretRef", message: "needs the operator; a standalone sidecar takes keyHash or keyFile"))
+                }
+                hash = nil
+            }
+            let expiry = key.spec.expiresAt.flatMap(KeyHash.unixSeconds(rfc3339:))
+            if let hash { keys[hash] = ResolvedVirtualKey(name: key.metadata.name, spec: key.spec, expiresAt: expiry) }
+        }
         guard problems.isEmpty else { throw ConfigValidationError(problems: problems) }
+        self.keysByHash = keys
+        self.policies = bundle.policies.map { CompiledPolicy(name: $0.metadata.name, spec: $0.spec, scanner: $0.spec.guardrails.map(GuardrailScanner.init)) }
         self.bundle = bundle
         self.version = version
         self.source = source

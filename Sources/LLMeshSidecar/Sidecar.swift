@@ -1,4 +1,5 @@
 import Foundation
+import LLMeshLimits
 import LLMeshModel
 import Logging
 import NIOCore
@@ -30,11 +31,13 @@ public struct Sidecar: Sendable {
         let upstreams = UpstreamClients(eventLoopGroup: eventLoopGroup, proxy: EgressProxy(environment: ProcessInfo.processInfo.environment))
         let accessLog = AccessLog(enabled: settings.accessLog)
         let health = BackendHealth()
+        let globalStore = settings.globalStore.map { RedisCounterStore(client: RESPClient(host: $0.host, port: $0.port)) }
+        let policyEngine = PolicyEngine(workload: settings.workload, global: globalStore, metrics: metrics, logger: logger)
 
         let appServer = HTTPServer(
             name: "app",
             address: settings.listen,
-            handler: LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, health: health, logger: logger),
+            handler: LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, health: health, policyEngine: policyEngine, logger: logger),
             maximumBodyBytes: settings.maximumRequestBodyBytes,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
@@ -44,7 +47,7 @@ public struct Sidecar: Sendable {
         let adminServer = HTTPServer(
             name: "admin",
             address: settings.adminListen,
-            handler: AdminHandler(store: store, credentials: credentials, metrics: metrics, readiness: readiness, health: health),
+            handler: AdminHandler(store: store, credentials: credentials, metrics: metrics, readiness: readiness, health: health, policyEngine: policyEngine),
             maximumBodyBytes: 64 * 1024,
             eventLoopGroup: eventLoopGroup,
             logger: logger

@@ -125,6 +125,29 @@ public final class SidecarMetrics: Sendable {
         }
     }
 
+    /// Counts a guardrail match.
+    func recordGuardrail(policy: String, rule: String, action: String) {
+        registry.makeCounter(descriptor: .init(metricName: "llmesh_guardrail_findings_total", unitName: "", helpText: "Guardrail matches by policy, rule and action."), labels: [("policy", policy), ("rule", rule), ("action", action)]).increment()
+    }
+
+    /// Counts a request refused by a limit or budget.
+    func recordLimitRefusal(subject: String, kind: String) {
+        registry.makeCounter(descriptor: .init(metricName: "llmesh_limit_refusals_total", unitName: "", helpText: "Requests refused by rate limits and budgets."), labels: [("subject", subject), ("limit", kind)]).increment()
+    }
+
+    /// Counts a failed call to the global limit store.
+    func recordStoreError(operation: String) {
+        registry.makeCounter(descriptor: .init(metricName: "llmesh_limit_store_errors_total", unitName: "", helpText: "Failed calls to the global limit store."), labels: [("operation", operation)]).increment()
+    }
+
+    /// Publishes spend per key and policy; called before each scrape.
+    func publish(spend: [SpendRecord]) {
+        for record in spend {
+            registry.makeGauge(descriptor: .init(metricName: "llmesh_spend_usd", unitName: "", helpText: "Spend in the current budget window."), labels: [("subject", record.subject)]).set(to: record.spentUSD)
+            registry.makeGauge(descriptor: .init(metricName: "llmesh_budget_usd", unitName: "", helpText: "Budget of the current window."), labels: [("subject", record.subject)]).set(to: record.budget.usd)
+        }
+    }
+
     /// Records one config reload attempt.
     public func recordReload(success: Bool, version: Int) {
         reloadCounter(success: success).increment()

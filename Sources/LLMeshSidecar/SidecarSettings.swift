@@ -45,6 +45,10 @@ public struct SidecarSettings: Sendable {
     public var defaultTimeouts = ProviderTimeouts(connect: .seconds(10), request: .seconds(600), streamIdle: .seconds(120))
     /// Whether to write one JSON access-log line per request to standard output.
     public var accessLog = true
+    /// The pod this sidecar serves, for policies with a `workloadSelector`.
+    public var workload = WorkloadIdentity()
+    /// `host:port` of the Redis-compatible store for `scope: Global` limits and budgets; `nil` keeps all in memory.
+    public var globalStore: ListenAddress?
 
     public init(configPath: String) {
         self.configPath = configPath

@@ -52,6 +52,18 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("global-store"), help: "host:port of the Redis-compatible store for Global limits and budgets (default: $LLMESH_GLOBAL_STORE; none keeps everything in memory).")
+    var globalStore: String?
+
+    @Option(name: .customLong("workload-namespace"), help: "Namespace of the served pod (default: $LLMESH_POD_NAMESPACE or default).")
+    var workloadNamespace: String?
+
+    @Option(name: .customLong("workload-service-account"), help: "Service account of the served pod (default: $LLMESH_POD_SERVICE_ACCOUNT or default).")
+    var workloadServiceAccount: String?
+
+    @Option(name: .customLong("workload-label"), help: "A label of the served pod, key=value; repeatable (default: $LLMESH_POD_LABELS).")
+    var workloadLabels: [String] = []
+
     func validate() throws {
         guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be host:port, got \(listen)") }
         guard ListenAddress(parsing: adminListen) != nil else { throw ValidationError("--admin-listen must be host:port, got \(adminListen)") }
@@ -61,6 +73,16 @@ struct SidecarCommand: AsyncParsableCommand {
         }
         guard maxRequestBodyBytes > 0, maxResponseBodyBytes > 0 else { throw ValidationError("body limits must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        if let store = effectiveGlobalStore, ListenAddress(parsing: store) == nil {
+            throw ValidationError("--global-store must be host:port, got \(store)")
+        }
+        for label in workloadLabels where !label.contains("=") { throw ValidationError("--workload-label must be key=value, got \(label)") }
+    }
+
+    var effectiveGlobalStore: String? {
+        let fromEnvironment = ProcessInfo.processInfo.environment["LLMESH_GLOBAL_STORE"]
+        let chosen = globalStore ?? fromEnvironment
+        return chosen?.isEmpty == false ? chosen?.replacingOccurrences(of: "redis://", with: "") : nil
     }
 
     func run() async throws {
@@ -80,6 +102,15 @@ struct SidecarCommand: AsyncParsableCommand {
         settings.shutdownGrace = TimeSpan(parsing: shutdownGrace) ?? settings.shutdownGrace
         settings.reloadInterval = TimeSpan(parsing: reloadInterval) ?? settings.reloadInterval
         settings.accessLog = !noAccessLog
+        settings.globalStore = effectiveGlobalStore.flatMap(ListenAddress.init(parsing:))
+        var workload = WorkloadIdentity.fromEnvironment(ProcessInfo.processInfo.environment)
+        if let workloadNamespace { workload.namespace = workloadNamespace }
+        if let workloadServiceAccount { workload.serviceAccount = workloadServiceAccount }
+        for label in workloadLabels {
+            let parts = label.split(separator: "=", maxSplits: 1)
+            workload.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        settings.workload = workload
         do {
             try await Sidecar(settings: settings, logger: logger).run()
         } catch let error as ConfigValidationError {
