@@ -58,3 +58,23 @@ def test_canary_example_sends_some_traffic_to_each_version(tmp_path, sdk_env):
         assert seen == {"stable/assistant-v1", "candidate/assistant-v2"}
     finally:
         assert car.stop() == 0
+
+
+def test_tiers_and_limits_example(tmp_path, sdk_env, monkeypatch):
+    car = run_example("tiers-and-limits.yaml", tmp_path, sdk_env)
+    try:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-llmesh-demo-example")
+        demo = openai.OpenAI(max_retries=0)
+        assert demo.chat.completions.create(model="default", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content
+        with pytest.raises(openai.PermissionDeniedError):
+            demo.chat.completions.create(model="large", messages=[{"role": "user", "content": "hi"}])
+        with pytest.raises(openai.PermissionDeniedError) as blocked:
+            demo.chat.completions.create(model="small", messages=[{"role": "user", "content": "card 5500 0000 0000 0004"}])
+        assert blocked.value.code == "guardrail_blocked"
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-llmesh-paid-example")
+        paid = openai.OpenAI(max_retries=0)
+        raw = paid.chat.completions.with_raw_response.create(model="large", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-llmesh-user": "u1"})
+        assert raw.headers["x-ratelimit-limit-requests"] == "30", "the per-user limit is the tightest"
+        assert raw.headers["x-ratelimit-limit-tokens"] == "50000"
+    finally:
+        assert car.stop() == 0
