@@ -21,7 +21,7 @@ for kind, label in (("json", "non-streamed"), ("sse", "streamed (20 SSE events)"
     lines += [f"### {label}", "",
               "| target | max req/s (32 conns) | p50 @ ~1k req/s | p99 @ ~1k req/s | added p50 | added p99 | errors |",
               "|---|---:|---:|---:|---:|---:|---:|"]
-    for name, title in (("direct", "upstream directly"), ("nginx", "nginx proxy"), ("llmesh", "llmesh"), ("llmeshlog", "llmesh + access log")):
+    for name, title in (("direct", "upstream directly"), ("nginx", "nginx proxy"), ("llmesh", "llmesh"), ("llmeshlog", "llmesh + access log"), ("llmeshpol", "llmesh + policies")):
         p50, p99 = get(f"{name}-{kind}-1k", "p50_us"), get(f"{name}-{kind}-1k", "p99_us")
         base50, base99 = get(f"direct-{kind}-1k", "p50_us"), get(f"direct-{kind}-1k", "p99_us")
         added = (us(p50 - base50), us(p99 - base99)) if name != "direct" else ("—", "—")

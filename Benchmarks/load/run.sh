@@ -33,7 +33,7 @@ if [ ! -x "$venv/bin/litellm" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check 'litellm[proxy]'
 fi
-(cd "$root" && swift build -c release --product llmesh --scratch-path .build-release >/dev/null)
+(cd "$root" && swift build -c release --product llmesh --scratch-path .build-release >/dev/null 2>&1)
 llmesh="$root/.build-release/release/llmesh"
 
 wait_http() { # url
@@ -68,8 +68,10 @@ ready_median=$(printf '%s\n' "${ready_ms[@]}" | sort -n | sed -n 3p)
 
 BENCH_KEY=sk-bench taskset -c 0 "$llmesh" sidecar --config "$here/llmesh.yaml" --listen 127.0.0.1:18200 --admin-listen 127.0.0.1:18290 --no-access-log >/dev/null 2>"$work/llmesh.err" & llmesh_pid=$!; pids+=($llmesh_pid)
 BENCH_KEY=sk-bench taskset -c 0 "$llmesh" sidecar --config "$here/llmesh.yaml" --listen 127.0.0.1:18210 --admin-listen 127.0.0.1:18291 >/dev/null 2>"$work/llmesh-log.err" & llmesh_log_pid=$!; pids+=($llmesh_log_pid)
+BENCH_KEY=sk-bench taskset -c 0 "$llmesh" sidecar --config "$here/llmesh-policies.yaml" --listen 127.0.0.1:18220 --admin-listen 127.0.0.1:18292 --no-access-log >/dev/null 2>"$work/llmesh-policies.err" & pids+=($!)
 wait_http http://127.0.0.1:18290/readyz
 wait_http http://127.0.0.1:18291/readyz
+wait_http http://127.0.0.1:18292/readyz
 sleep 1
 llmesh_idle_kib=$(rss_kib $llmesh_pid)
 
@@ -94,12 +96,14 @@ for kind in json sse; do
   run "llmesh-$kind-max" "http://127.0.0.1:18200$path" $model $stream 32 0 "$duration"
   [ $kind = json ] && llmesh_load_kib=$(rss_kib $llmesh_pid)
   run "llmeshlog-$kind-max" "http://127.0.0.1:18210$path" $model $stream 32 0 "$duration"
+  run "llmeshpol-$kind-max" "http://127.0.0.1:18220$path" $model $stream 32 0 "$duration"
   run "litellm-$kind-max" "http://127.0.0.1:18300$path" $model $stream 32 0 "$duration"
   # Latency at about 1,000 req/s: 10 connections, each pausing 10 ms between requests.
   run "direct-$kind-1k" "http://127.0.0.1:$direct$path" bench-model $stream 10 10 "$duration"
   run "nginx-$kind-1k" "http://127.0.0.1:$nginx_port$path" bench-model $stream 10 10 "$duration"
   run "llmesh-$kind-1k" "http://127.0.0.1:18200$path" $model $stream 10 10 "$duration"
   run "llmeshlog-$kind-1k" "http://127.0.0.1:18210$path" $model $stream 10 10 "$duration"
+  run "llmeshpol-$kind-1k" "http://127.0.0.1:18220$path" $model $stream 10 10 "$duration"
   # LiteLLM cannot sustain 1,000 req/s here: compare it with the upstream at about 50 req/s.
   run "direct-$kind-50" "http://127.0.0.1:$direct$path" bench-model $stream 2 40 "$duration"
   run "litellm-$kind-50" "http://127.0.0.1:18300$path" $model $stream 2 40 "$duration"

@@ -89,6 +89,20 @@ class Sidecar:
         return []
 
 
+def virtual_key(name, secret, spec_lines=""):
+    """A VirtualKey document (preceded by `---`) holding only the SHA-256 of `secret`, as a standalone file does."""
+    import hashlib
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    return f"""
+---
+apiVersion: llmesh.io/v1alpha1
+kind: VirtualKey
+metadata: {{name: {name}}}
+spec:
+  keyHash: sha256:{digest}
+{spec_lines}"""
+
+
 def standard_config(fake, key_file, extra=""):
     """Providers: the fake as OpenAI (key from a file) and as Anthropic (key from env), and a Mock."""
     return f"""

@@ -1,6 +1,5 @@
 """Global limits and budgets shared by three sidecars through a real redis-server, under 100 parallel streams."""
 import concurrent.futures
-import hashlib
 import shutil
 import subprocess
 import time
@@ -8,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import Sidecar, free_port
+from conftest import Sidecar, free_port, virtual_key
 from fake_provider import FakeProvider
 
 LIMITED_KEY = "sk-llmesh-limited-1"
@@ -37,9 +36,6 @@ def redis_port(tmp_path_factory):
 
 
 def config(fake):
-    def key(name, secret, spec):
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        return f"---\napiVersion: llmesh.io/v1alpha1\nkind: VirtualKey\nmetadata: {{name: {name}}}\nspec:\n  keyHash: sha256:{digest}\n{spec}"
     return f"""
 apiVersion: llmesh.io/v1alpha1
 kind: LLMProvider
@@ -56,8 +52,8 @@ metadata: {{name: shared}}
 spec:
   match: {{model: shared}}
   backends: [{{provider: fake, model: shared-model}}]
-""" + key("limited", LIMITED_KEY, "  limits: {requestsPerMinute: 40, window: 3600s, scope: Global, onStoreUnavailable: FailClosed}\n") \
-    + key("budget", BUDGET_KEY, f"  budget: {{usd: {BUDGET_USD}, period: Monthly}}\n")
+""" + virtual_key("limited", LIMITED_KEY, "  limits: {requestsPerMinute: 40, window: 3600s, scope: Global, onStoreUnavailable: FailClosed}\n") \
+    + virtual_key("budget", BUDGET_KEY, f"  budget: {{usd: {BUDGET_USD}, period: Monthly}}\n")
 
 
 @pytest.fixture(scope="module")

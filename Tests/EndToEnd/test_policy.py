@@ -1,5 +1,4 @@
 """Virtual keys, model access, tiers, rate limits, budgets and guardrails, through the official SDKs."""
-import hashlib
 import time
 
 import anthropic
@@ -7,24 +6,9 @@ import httpx
 import openai
 import pytest
 
-from conftest import Sidecar
+from conftest import Sidecar, virtual_key
 
 MESSAGES = [{"role": "user", "content": "hello there"}]
-
-
-def sha(key):
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def virtual_key(name, key, extra=""):
-    return f"""
----
-apiVersion: llmesh.io/v1alpha1
-kind: VirtualKey
-metadata: {{name: {name}}}
-spec:
-  keyHash: {sha(key)}
-{extra}"""
 
 
 def policy_config(fake):
