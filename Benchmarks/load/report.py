@@ -42,7 +42,8 @@ lines += ["### Memory and start-up", "",
           f"| llmesh RSS at the end | {int(facts['llmesh_after_kib']) / 1024:.1f} MiB |",
           f"| nginx proxy worker RSS at the end | {int(facts['nginx_worker_kib']) / 1024:.1f} MiB |",
           f"| LiteLLM RSS at the end (all processes) | {int(facts['litellm_kib']) / 1024:.1f} MiB |",
-          f"| llmesh start to `/readyz` 200 (median of 5) | {facts['ready_ms']} ms |", ""]
+          f"| llmesh start to `/readyz` 200 (median of 5) | {facts['ready_ms']} ms |",
+          f"| mean time inside llmesh per request, policies off / on (`llmesh_sidecar_overhead_seconds`) | {facts.get('inside_plain_us', 'n/a')} µs / {facts.get('inside_policies_us', 'n/a')} µs |", ""]
 text = "\n".join(lines)
 (results / "latest.md").write_text(text + "\n")
 (results / "latest.json").write_text(json.dumps({"facts": facts, "runs": runs}, indent=1, sort_keys=True) + "\n")

@@ -110,10 +110,13 @@ for kind in json sse; do
   run "llmesh-$kind-50" "http://127.0.0.1:18200$path" $model $stream 2 40 "$duration"
 done
 llmesh_after_kib=$(rss_kib $llmesh_pid)
+# Mean time spent inside each llmesh instance per request (llmesh_sidecar_overhead_seconds sum / count), in µs.
+inside_us() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^llmesh_sidecar_overhead_seconds_sum/ {s=$2} /^llmesh_sidecar_overhead_seconds_count/ {c=$2} END {if (c > 0) printf "%.1f", s / c * 1e6; else print "nan"}'; }
+inside_plain=$(inside_us 18290); inside_policies=$(inside_us 18292)
 litellm_kib=$(for p in $(pgrep -f "litellm --config"); do rss_kib $p; done | awk '{s+=$1} END {print s+0}')
 nginx_worker_kib=$(for p in $(pgrep -P "$(cat "$work/proxy.pid")"); do rss_kib $p; done | awk '{s+=$1} END {print s+0}')
 
 python3 "$here/report.py" "$work" "$results" \
   "ready_ms=$ready_median" "llmesh_idle_kib=$llmesh_idle_kib" "llmesh_load_kib=$llmesh_load_kib" \
-  "llmesh_after_kib=$llmesh_after_kib" "litellm_kib=$litellm_kib" "nginx_worker_kib=$nginx_worker_kib" \
+  "llmesh_after_kib=$llmesh_after_kib" "inside_plain_us=$inside_plain" "inside_policies_us=$inside_policies" "litellm_kib=$litellm_kib" "nginx_worker_kib=$nginx_worker_kib" \
   "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "date=$(date -u +%Y-%m-%dT%H:%MZ)"

@@ -29,6 +29,21 @@ public struct GuardrailScanner: Sendable {
         var expression: NSRegularExpression
         var replacement: String
         var validate: (@Sendable (String) -> Bool)?
+        /// A cheap test on the text's shape that must hold for the rule to possibly match; regular expressions on
+        /// Linux cost microseconds per call, and most prompts hold no '@' and few digits.
+        var mayMatch: @Sendable (TextShape) -> Bool = { _ in true }
+    }
+
+    /// Counts that decide which rules are worth running on a string.
+    struct TextShape {
+        var hasAt = false
+        var digits = 0
+
+        init(_ text: String) {
+            for byte in text.utf8 {
+                if byte == UInt8(ascii: "@") { hasAt = true } else if byte >= 48 && byte <= 57 { digits += 1 }
+            }
+        }
     }
 
     let rules: [Rule]
@@ -37,23 +52,23 @@ public struct GuardrailScanner: Sendable {
     public init(_ guardrails: Guardrails) {
         self.guardrails = guardrails
         var rules: [Rule] = []
-        func add(_ name: String, _ pattern: String, _ replacement: String, validate: (@Sendable (String) -> Bool)? = nil) {
+        func add(_ name: String, _ pattern: String, _ replacement: String, validate: (@Sendable (String) -> Bool)? = nil, mayMatch: @escaping @Sendable (TextShape) -> Bool = { _ in true }) {
             if let expression = try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive]) {
-                rules.append(Rule(name: name, expression: expression, replacement: replacement, validate: validate))
+                rules.append(Rule(name: name, expression: expression, replacement: replacement, validate: validate, mayMatch: mayMatch))
             }
         }
         if guardrails.emails || guardrails.pii {
-            add("emails", #"[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}"#, "[REDACTED_EMAIL]")
+            add("emails", #"[A-Z0-9._%+-]+@[A-Z0-9.-]+\.[A-Z]{2,}"#, "[REDACTED_EMAIL]", mayMatch: { $0.hasAt })
         }
         if guardrails.creditCards {
-            add("creditCards", #"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])"#, "[REDACTED_CARD]", validate: Self.passesLuhn)
+            add("creditCards", #"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])"#, "[REDACTED_CARD]", validate: Self.passesLuhn, mayMatch: { $0.digits >= 13 })
         }
         if guardrails.nationalIDs || guardrails.pii {
-            add("nationalIDs", #"(?<![0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9])|\b[A-CEGHJ-PR-TW-Z]{2}[0-9]{6}[A-D]\b"#, "[REDACTED_ID]")
+            add("nationalIDs", #"(?<![0-9])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9])|\b[A-CEGHJ-PR-TW-Z]{2}[0-9]{6}[A-D]\b"#, "[REDACTED_ID]", mayMatch: { $0.digits >= 6 })
         }
         if guardrails.phoneNumbers || guardrails.pii {
             // International numbers with a + prefix, or North American (NXX) NXX-XXXX; never part of a longer digit run.
-            add("phoneNumbers", #"(?<![0-9+-])(?:\+[0-9]{1,3}[ .-]?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){2,4}|\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4})(?![0-9-])"#, "[REDACTED_PHONE]")
+            add("phoneNumbers", #"(?<![0-9+-])(?:\+[0-9]{1,3}[ .-]?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){2,4}|\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4})(?![0-9-])"#, "[REDACTED_PHONE]", mayMatch: { $0.digits >= 7 })
         }
         for (index, pattern) in guardrails.denyPatterns.enumerated() {
             add("denyPatterns[\(index)]", pattern, "[REDACTED]")
@@ -88,7 +103,8 @@ public struct GuardrailScanner: Sendable {
             promptBytes += text.utf8.count
             var rewritten = text
             var changed = false
-            for rule in rules {
+            let shape = TextShape(text)
+            for rule in rules where rule.mayMatch(shape) {
                 let range = NSRange(rewritten.startIndex..., in: rewritten)
                 let matches = rule.expression.matches(in: rewritten, range: range).filter { match in
                     guard let validate = rule.validate, let swiftRange = Range(match.range, in: rewritten) else { return true }
