@@ -27,11 +27,11 @@ public struct Sidecar: Sendable {
         let metrics = SidecarMetrics()
         metrics.recordReload(success: true, version: 1)
         let readiness = Readiness()
-        let eventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.eventLoopThreads))
         let upstreams = UpstreamClients(eventLoopGroup: eventLoopGroup, proxy: EgressProxy(environment: ProcessInfo.processInfo.environment))
         let accessLog = AccessLog(enabled: settings.accessLog)
         let health = BackendHealth()
-        let globalStore = settings.globalStore.map { RedisCounterStore(client: RESPClient(host: $0.host, port: $0.port)) }
+        let globalStore = settings.globalStore.map { RedisCounterStore(client: RESPClient(host: $0.host, port: $0.port, group: eventLoopGroup)) }
         let policyEngine = PolicyEngine(workload: settings.workload, global: globalStore, metrics: metrics, logger: logger)
 
         let appServer = HTTPServer(
@@ -74,6 +74,7 @@ public struct Sidecar: Sendable {
             logger.warning("shutdown did not finish cleanly", metadata: ["error": "\(error)"])
         }
         await upstreams.shutdown()
+        try? await eventLoopGroup.shutdownGracefully()
         logger.info("sidecar stopped")
     }
 }

@@ -45,6 +45,9 @@ public struct SidecarSettings: Sendable {
     public var defaultTimeouts = ProviderTimeouts(connect: .seconds(10), request: .seconds(600), streamIdle: .seconds(120))
     /// Whether to write one JSON access-log line per request to standard output.
     public var accessLog = true
+    /// Event-loop threads for both listeners and the upstream pool. One keeps every request on one thread, with no
+    /// cross-thread hand-offs, which suits a sidecar's fraction of a core; raise it for a sidecar with whole cores.
+    public var eventLoopThreads = 1
     /// The pod this sidecar serves, for policies with a `workloadSelector`.
     public var workload = WorkloadIdentity()
     /// `host:port` of the Redis-compatible store for `scope: Global` limits and budgets; `nil` keeps all in memory.

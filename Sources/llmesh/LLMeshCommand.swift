@@ -52,6 +52,9 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("event-loop-threads"), help: "Event-loop threads (default 1: a sidecar's fraction of a core).")
+    var eventLoopThreads = 1
+
     @Option(name: .customLong("global-store"), help: "host:port of the Redis-compatible store for Global limits and budgets (default: $LLMESH_GLOBAL_STORE; none keeps everything in memory).")
     var globalStore: String?
 
@@ -71,6 +74,7 @@ struct SidecarCommand: AsyncParsableCommand {
         guard let interval = TimeSpan(parsing: reloadInterval), interval.milliseconds >= 50 else {
             throw ValidationError("--reload-interval must be a duration of at least 50ms")
         }
+        guard (1...64).contains(eventLoopThreads) else { throw ValidationError("--event-loop-threads must be 1 to 64") }
         guard maxRequestBodyBytes > 0, maxResponseBodyBytes > 0 else { throw ValidationError("body limits must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         if let store = effectiveGlobalStore, ListenAddress(parsing: store) == nil {
@@ -102,6 +106,7 @@ struct SidecarCommand: AsyncParsableCommand {
         settings.shutdownGrace = TimeSpan(parsing: shutdownGrace) ?? settings.shutdownGrace
         settings.reloadInterval = TimeSpan(parsing: reloadInterval) ?? settings.reloadInterval
         settings.accessLog = !noAccessLog
+        settings.eventLoopThreads = eventLoopThreads
         settings.globalStore = effectiveGlobalStore.flatMap(ListenAddress.init(parsing:))
         var workload = WorkloadIdentity.fromEnvironment(ProcessInfo.processInfo.environment)
         if let workloadNamespace { workload.namespace = workloadNamespace }
