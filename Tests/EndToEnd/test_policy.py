@@ -76,6 +76,7 @@ spec:
     + virtual_key("paid", "sk-llmesh-paid-1", "  allowedModels: [cheap, premium, claude]\n  limits: {requestsPerMinute: 2, window: 3s}\n") \
     + virtual_key("capped", "sk-llmesh-capped-1", "  budget: {usd: 100, period: Daily}\n") \
     + virtual_key("off", "sk-llmesh-off-1", "  disabled: true\n") \
+    + virtual_key("solo", "sk-llmesh-solo-1", "  limits: {maxParallel: 1}\n") \
     + virtual_key("old", "sk-llmesh-old-1", "  expiresAt: 2020-01-01T00:00:00Z\n")
 
 
@@ -196,3 +197,24 @@ spec:
         assert client(car, "sk-llmesh-demo-1", monkeypatch).chat.completions.create(model="cheap", messages=MESSAGES)
     finally:
         assert car.stop() == 0
+
+
+def test_a_stream_abandoned_by_the_client_gives_its_parallel_slot_back(policy_sidecar, monkeypatch):
+    body = {"model": "cheap", "messages": MESSAGES, "stream": True}
+    headers = {"authorization": "Bearer sk-llmesh-solo-1", "x-fake-fault": "slowstream:0.3"}
+    with httpx.stream("POST", f"{policy_sidecar.url}/v1/chat/completions", json=body, headers=headers, timeout=10) as response:
+        assert response.status_code == 200
+        next(response.iter_raw())
+        busy = httpx.post(f"{policy_sidecar.url}/v1/chat/completions", json={"model": "cheap", "messages": MESSAGES},
+                          headers={"authorization": "Bearer sk-llmesh-solo-1"})
+        assert busy.status_code == 429 and busy.headers["x-llmesh-error"] == "rate_limit_exceeded"
+    # The client hung up mid-stream; the slot comes back once the sidecar notices.
+    deadline = time.time() + 5
+    status = None
+    while time.time() < deadline:
+        status = httpx.post(f"{policy_sidecar.url}/v1/chat/completions", json={"model": "cheap", "messages": MESSAGES},
+                            headers={"authorization": "Bearer sk-llmesh-solo-1"}).status_code
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert status == 200
