@@ -198,12 +198,15 @@ public struct ResponseWriter: Sendable {
         try await outbound.write(.end(nil))
     }
 
-    /// A complete response with a known length.
+    /// A complete response with a known length, handed to the channel in one write (one flush, one syscall).
     public func respond(status: Int, headers: HTTPHeaders, body: [UInt8]) async throws {
         var headers = headers
         headers.replaceOrAdd(name: "content-length", value: String(body.count))
-        try await writeHead(status: status, headers: headers)
-        try await writeBody(body)
-        try await end()
+        if !keepAlive || state.isDraining { headers.replaceOrAdd(name: "connection", value: "close") }
+        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: headers)
+        var parts: [HTTPServerResponsePart] = [.head(head)]
+        if !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        parts.append(.end(nil))
+        try await outbound.write(contentsOf: parts)
     }
 }

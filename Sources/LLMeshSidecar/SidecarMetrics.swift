@@ -12,6 +12,7 @@ public final class SidecarMetrics: Sendable {
     private static let overheadBuckets: [Duration] = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000].map { .microseconds($0) }
 
     public init() {
+        inFlightGauge = registry.makeGauge(descriptor: .init(metricName: "llmesh_requests_in_flight", unitName: "", helpText: "Requests being served."))
         overhead = registry.makeDurationHistogram(descriptor: .init(metricName: "llmesh_sidecar_overhead_seconds", unitName: "", helpText: "Time spent in the sidecar itself, excluding the wait for the upstream."), buckets: Self.overheadBuckets)
         reloadCounter(success: true).increment(by: Int64(0))
         reloadCounter(success: false).increment(by: Int64(0))
@@ -59,6 +60,8 @@ public final class SidecarMetrics: Sendable {
     private let series = NIOLockedValueBox<[SeriesKey: Series]>([:])
     private let outcomes = NIOLockedValueBox<[OutcomeKey: (requests: Counter, duration: DurationHistogram?)]>([:])
     private let overhead: DurationHistogram
+    private let inFlightGauge: Gauge
+    private let attemptCounters = NIOLockedValueBox<[String: Counter]>([:])
 
     public func record(_ request: RequestRecord) {
         let key = SeriesKey(operation: request.operation, provider: request.provider, model: request.requestModel)
@@ -109,7 +112,14 @@ public final class SidecarMetrics: Sendable {
 
     /// Records one upstream attempt and how it ended (`success`, `stream_error`, `upstream_503`, `upstream_timeout`…).
     func recordAttempt(backend: BackendKey, outcome: String) {
-        registry.makeCounter(descriptor: .init(metricName: "llmesh_upstream_attempts_total", unitName: "", helpText: "Upstream attempts by backend and outcome."), labels: [("gen_ai_provider_name", backend.provider), ("gen_ai_response_model", backend.model), ("outcome", outcome)]).increment()
+        let key = backend.provider + "\u{0}" + backend.model + "\u{0}" + outcome
+        if let counter = attemptCounters.withLockedValue({ $0[key] }) {
+            counter.increment()
+            return
+        }
+        let counter = registry.makeCounter(descriptor: .init(metricName: "llmesh_upstream_attempts_total", unitName: "", helpText: "Upstream attempts by backend and outcome."), labels: [("gen_ai_provider_name", backend.provider), ("gen_ai_response_model", backend.model), ("outcome", outcome)])
+        attemptCounters.withLockedValue { $0[key] = counter }
+        counter.increment()
     }
 
     /// Records a retry, or one the retry budget refused.
@@ -160,7 +170,7 @@ public final class SidecarMetrics: Sendable {
 
     /// Tracks requests being served right now.
     public func inFlight(_ delta: Int) {
-        registry.makeGauge(descriptor: .init(metricName: "llmesh_requests_in_flight", unitName: "", helpText: "Requests being served.")).increment(by: Double(delta))
+        inFlightGauge.increment(by: Double(delta))
     }
 
     /// The Prometheus text exposition.
