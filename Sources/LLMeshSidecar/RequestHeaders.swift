@@ -66,6 +66,18 @@ extension LLMRequestHandler {
                 return SidecarError(.upstreamUnreachable, "Provider '\(provider)' could not be reached: \(client.shortDescription).")
             }
         }
+        if let plain = error as? PlainHTTPError {
+            switch plain {
+            case .connectTimeout:
+                return SidecarError(.upstreamTimeout, "Connecting to provider '\(provider)' timed out.")
+            case .deadlineExceeded:
+                return SidecarError(.upstreamTimeout, "Provider '\(provider)' did not answer within \(timeout).")
+            case .idleTimeout:
+                return SidecarError(.upstreamTimeout, "Provider '\(provider)' went silent for longer than the stream idle timeout.")
+            default:
+                return SidecarError(.upstreamUnreachable, "Provider '\(provider)' could not be reached: \(plain).")
+            }
+        }
         if error is CancellationError {
             return SidecarError(.upstreamTimeout, "The request to provider '\(provider)' was cancelled.")
         }
@@ -121,6 +133,12 @@ struct URLParts {
     var text: String
     var scheme: String
     var host: String
+    /// The explicit port, or the scheme's default.
+    var port: Int
+    /// Everything after the authority, `/` at least.
+    var pathAndQuery: String
+    /// The `host` header value: the authority as written, without user info.
+    var authority: String
 
     init?(_ text: String) {
         guard let schemeEnd = text.range(of: "://") else { return nil }
@@ -135,8 +153,17 @@ struct URLParts {
             host = authority.prefix { $0 != ":" }
         }
         guard !host.isEmpty else { return nil }
+        var port = scheme == "https" ? 443 : 80
+        if let colon = authority.lastIndex(of: ":"), !authority[colon...].contains("]") {
+            guard let explicit = Int(authority[authority.index(after: colon)...]), (1...65535).contains(explicit) else { return nil }
+            port = explicit
+        }
+        let path = text[schemeEnd.upperBound...].drop { $0 != "/" }
         self.text = text
         self.scheme = scheme
         self.host = String(host)
+        self.port = port
+        self.pathAndQuery = path.isEmpty ? "/" : String(path)
+        self.authority = String(authority)
     }
 }

@@ -22,6 +22,12 @@ extension LLMRequestHandler {
         if let client = error as? HTTPClientError, client == .readTimeout || client == .deadlineExceeded {
             return SidecarError(.upstreamTimeout, "The stream from provider '\(provider)' went silent past its timeout.")
         }
+        if let plain = error as? PlainHTTPError, case .idleTimeout = plain {
+            return SidecarError(.upstreamTimeout, "The stream from provider '\(provider)' went silent past its timeout.")
+        }
+        if let plain = error as? PlainHTTPError, case .deadlineExceeded = plain {
+            return SidecarError(.upstreamTimeout, "The stream from provider '\(provider)' ran past the request timeout.")
+        }
         return SidecarError(.upstreamProtocolError, "The stream from provider '\(provider)' broke after it started: \(String(describing: error).prefix(160)).")
     }
 

@@ -81,58 +81,98 @@ extension LLMRequestHandler {
         guard let endpoint = backend.provider.effectiveEndpoint, let url = URLParts(endpoint + context.kind.upstreamPath) else {
             throw AttemptFailureError(.sidecar(SidecarError(.internalError, "Provider '\(backend.providerName)' has no usable endpoint."), trigger: nil, countsAgainstBackend: false))
         }
-        var upstream = HTTPClientRequest(url: url.text)
-        upstream.method = .POST
-        upstream.headers = Self.forwardedHeaders(context.incomingHeaders)
+        var headers = Self.forwardedHeaders(context.incomingHeaders)
         if let source = backend.provider.auth?.apiKey {
             switch credentials.key(for: source) {
             case .success(let key):
                 if backend.provider.type == .anthropic {
-                    upstream.headers.add(name: "x-api-key", value: key)
+                    headers.add(name: "x-api-key", value: key)
                 } else {
-                    upstream.headers.add(name: "authorization", value: "Bearer \(key)")
+                    headers.add(name: "authorization", value: "Bearer \(key)")
                 }
             case .failure(let unavailable):
                 logger.error("provider credential unavailable", metadata: ["provider": "\(backend.providerName)", "reason": "\(unavailable.reason)"])
                 throw AttemptFailureError(.sidecar(SidecarError(.credentialUnavailable, "The credential for provider '\(backend.providerName)' is unavailable."), trigger: .connectFailure, countsAgainstBackend: false))
             }
         }
-        if backend.provider.type == .anthropic && !upstream.headers.contains(name: "anthropic-version") {
-            upstream.headers.add(name: "anthropic-version", value: "2023-06-01")
+        if backend.provider.type == .anthropic && !headers.contains(name: "anthropic-version") {
+            headers.add(name: "anthropic-version", value: "2023-06-01")
         }
-        upstream.body = .bytes(ByteBuffer(bytes: context.inspected.upstreamBody(model: backend.upstreamModel, forceIncludeUsage: context.injectUsage)))
+        let body = ByteBuffer(bytes: context.inspected.upstreamBody(model: backend.upstreamModel, forceIncludeUsage: context.injectUsage))
 
         let timeouts = backend.provider.timeouts
         let attemptTimeout = min(timeouts.request ?? context.totalTimeout, context.totalTimeout)
         let idleTimeout = context.route.spec.streamIdleTimeout ?? timeouts.streamIdle ?? settings.defaultTimeouts.streamIdle ?? .seconds(120)
         let connectTimeout = timeouts.connect ?? settings.defaultTimeouts.connect ?? .seconds(10)
-        let client = upstreams.client(scheme: url.scheme, host: url.host, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
         let nioDeadline = NIODeadline.now() + .nanoseconds(Int64(min(attemptTimeout.duration, context.deadline - .now).nanosecondsClamped))
+        let firstByteLimit = context.route.spec.firstTokenTimeout?.duration
 
-        // Send, and wait for the head and the first chunk: the attempt's commit point.
-        let head: (response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)
+        // Send, and wait for the head and the first chunk: the attempt's commit point. Plain HTTP without a proxy goes
+        // through the lean pooled client; TLS and proxied upstreams through AsyncHTTPClient (ALPN, HTTP/2, CONNECT).
+        if url.scheme == "http" && upstreams.proxy.server(forScheme: "http", host: url.host) == nil {
+            headers.replaceOrAdd(name: "host", value: url.authority)
+            headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+            let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: url.pathAndQuery, headers: headers)
+            let plain = upstreams.plain
+            let started: (head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)
+            do {
+                let host = url.host, port = url.port
+                let connectAmount = TimeAmount.milliseconds(connectTimeout.milliseconds), idleAmount = TimeAmount.milliseconds(idleTimeout.milliseconds)
+                let handOver: HandOver<(head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)> = try await Self.withFirstByteDeadline(firstByteLimit) { () async throws -> HandOver<(head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)> in
+                    let reply = try await plain.execute(host: host, port: port, head: head, body: body, connectTimeout: connectAmount, idleTimeout: idleAmount, deadline: nioDeadline)
+                    var rest = reply.body
+                    let first = try await rest.next()
+                    return HandOver((head: reply.head, rest: rest, first: first))
+                }
+                started = handOver.value
+            } catch {
+                throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
+            }
+            var rest = started.rest
+            defer { rest.abandon() }
+            return try await complete(status: Int(started.head.status.code), headers: started.head.headers, first: started.first, rest: &rest, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
+        }
+
+        var upstream = HTTPClientRequest(url: url.text)
+        upstream.method = .POST
+        upstream.headers = headers
+        upstream.body = .bytes(body)
+        let client = upstreams.client(scheme: url.scheme, host: url.host, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
         let request = upstream
+        let started: (response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)
         do {
-            let started = try await Self.withFirstByteDeadline(context.route.spec.firstTokenTimeout?.duration) {
+            let handOver: HandOver<(response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)> = try await Self.withFirstByteDeadline(firstByteLimit) { () async throws -> HandOver<(response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)> in
                 let reply = try await client.execute(request, deadline: nioDeadline, logger: nil)
                 var iterator = reply.body.makeAsyncIterator()
                 let first = try await iterator.next()
-                return HandOver((reply, iterator, first))
+                return HandOver((response: reply, rest: iterator, first: first))
             }
-            head = started.value
+            started = handOver.value
         } catch {
             throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
         }
+        var rest = started.rest
+        return try await complete(status: Int(started.response.status.code), headers: started.response.headers, first: started.first, rest: &rest, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
+    }
+
+    /// Everything after the head: relay a stream, or read the whole answer, classify it, and send it or fail over.
+    private func complete<Rest: AsyncIteratorProtocol>(
+        status: Int,
+        headers: HTTPHeaders,
+        first: ByteBuffer?,
+        rest: inout Rest,
+        context: AttemptContext,
+        attemptTimeout: TimeSpan,
+        response: ResponseWriter,
+        trace: inout RequestTrace
+    ) async throws -> AttemptOutcome where Rest.Element == ByteBuffer {
         trace.firstByteAt = trace.firstByteAt ?? .now
-        let status = Int(head.response.status.code)
-        let isEventStream = head.response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
-        var rest = head.rest
+        let isEventStream = headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         if isEventStream && (200..<300).contains(status) {
-            let failed = try await relayStream(status: status, headers: head.response.headers, first: head.first, rest: &rest, context: context, response: response, trace: &trace)
+            let failed = try await relayStream(status: status, headers: headers, first: first, rest: &rest, context: context, response: response, trace: &trace)
             return .served(streamFailed: failed)
         }
-
-        var body: [UInt8] = head.first.map { Array($0.readableBytesView) } ?? []
+        var body: [UInt8] = first.map { Array($0.readableBytesView) } ?? []
         do {
             while let chunk = try await rest.next() {
                 body.append(contentsOf: chunk.readableBytesView)
@@ -143,10 +183,10 @@ extension LLMRequestHandler {
         } catch let failure as AttemptFailureError {
             throw failure
         } catch {
-            throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
+            throw AttemptFailureError(Self.classifyTransportError(error, provider: context.backend.providerName, timeout: attemptTimeout))
         }
         trace.upstreamFinishedAt = .now
-        let reply = BufferedReply(status: status, headers: head.response.headers, body: body)
+        let reply = BufferedReply(status: status, headers: headers, body: body)
         if let failure = AttemptFailure.classify(reply, checkRefusal: context.route.spec.fallbackOn.contains(.contentFilter)) {
             throw AttemptFailureError(failure)
         }
@@ -177,6 +217,14 @@ extension LLMRequestHandler {
         let translated = translate(error, provider: provider, timeout: timeout)
         if let client = error as? HTTPClientError, client == .deadlineExceeded || client == .readTimeout {
             return .sidecar(translated, trigger: .timeout, countsAgainstBackend: true)
+        }
+        if let plain = error as? PlainHTTPError {
+            switch plain {
+            case .deadlineExceeded, .idleTimeout:
+                return .sidecar(translated, trigger: .timeout, countsAgainstBackend: true)
+            default:
+                break
+            }
         }
         return .sidecar(translated, trigger: .connectFailure, countsAgainstBackend: true)
     }

@@ -17,10 +17,13 @@ public final class UpstreamClients: Sendable {
     private let clients = NIOLockedValueBox<[Key: HTTPClient]>([:])
     private let eventLoopGroup: any EventLoopGroup
     public let proxy: EgressProxy
+    /// The lean client for plain-HTTP upstreams without a proxy.
+    let plain: PlainHTTPClient
 
     public init(eventLoopGroup: any EventLoopGroup, proxy: EgressProxy) {
         self.eventLoopGroup = eventLoopGroup
         self.proxy = proxy
+        self.plain = PlainHTTPClient(group: eventLoopGroup)
     }
 
     /// The client for a request to `scheme://host` with the given timeouts.
@@ -47,6 +50,7 @@ public final class UpstreamClients: Sendable {
 
     /// Closes every pool.
     public func shutdown() async {
+        plain.shutdown()
         let all = clients.withLockedValue { clients in
             defer { clients = [:] }
             return Array(clients.values)
