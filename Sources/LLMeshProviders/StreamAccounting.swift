@@ -33,6 +33,11 @@ public struct StreamAccounting: Sendable {
             sawEnd = true
             return event.raw
         }
+        // Fast path: a content chunk whose last member is the injected `"usage":null` (OpenAI's and vLLM's order) loses
+        // those bytes without a parse. In valid JSON that suffix cannot sit inside a string.
+        if hideInjectedUsage, let trimmed = Self.droppingTrailingNullUsage(event.data) {
+            return Array("data: ".utf8) + trimmed + [0x0A, 0x0A]
+        }
         guard Self.contains(event.data, "\"usage\""), let document = try? JSONDocument(validating: event.data), document.root.kind == .object else {
             return event.raw
         }
@@ -96,6 +101,18 @@ public struct StreamAccounting: Sendable {
     public static func usageComment(_ usage: TokenUsage, costUSD: Double) -> [UInt8] {
         let text = #": llmesh-usage {"input_tokens":\#(usage.input),"output_tokens":\#(usage.output),"cached_input_tokens":\#(usage.cachedInput),"cost_usd":\#(JSONText.number(costUSD))}"#
         return Array((text + "\n\n").utf8)
+    }
+
+    private static let trailingNullUsage = Array(#","usage":null}"#.utf8)
+
+    /// `data` without a final `,"usage":null` member, or `nil` when it does not end that way.
+    static func droppingTrailingNullUsage(_ data: [UInt8]) -> [UInt8]? {
+        var end = data.count
+        while end > 0, data[end - 1] == 0x20 || data[end - 1] == 0x0A || data[end - 1] == 0x0D || data[end - 1] == 0x09 { end -= 1 }
+        let suffix = trailingNullUsage
+        guard end >= suffix.count + 1, data[0] == UInt8(ascii: "{") else { return nil }
+        guard data[(end - suffix.count)..<end].elementsEqual(suffix) else { return nil }
+        return Array(data[0..<(end - suffix.count)]) + [UInt8(ascii: "}")]
     }
 
     static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {

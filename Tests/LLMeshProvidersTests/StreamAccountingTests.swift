@@ -35,6 +35,17 @@ import Testing
         #expect(output.hasSuffix("data: [DONE]\n\n"))
     }
 
+    @Test func dropsATrailingNullUsageWithoutParsingAndLeavesOtherShapesToTheParser() {
+        func drop(_ text: String) -> String? { StreamAccounting.droppingTrailingNullUsage(Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) } }
+        #expect(drop(#"{"id":"1","choices":[],"usage":null}"#) == #"{"id":"1","choices":[]}"#)
+        #expect(drop(#"{"id":"1","usage":null}"# + "\n") == #"{"id":"1"}"#)
+        #expect(drop(#"{"id":"1", "usage": null}"#) == nil)
+        #expect(drop(#"{"usage":null,"id":"1"}"#) == nil)
+        #expect(drop(#"[1,"usage":null}"#) == nil)
+        let (output, _) = run("data: {\"id\":\"1\", \"usage\": null}\n\n", kind: .chatCompletions, hide: true)
+        #expect(output == "data: {\"id\":\"1\"}\n\n")
+    }
+
     @Test func passesUsageThroughWhenTheCallerAskedForIt() {
         let (output, accounting) = run(Self.openAIStreamWithUsage, kind: .chatCompletions, hide: false)
         #expect(accounting.usage?.input == 12)
