@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "LLMeshProviders", targets: ["LLMeshProviders"]),
         .library(name: "LLMeshSidecar", targets: ["LLMeshSidecar"]),
         .library(name: "LLMeshLimits", targets: ["LLMeshLimits"]),
+        .library(name: "LLMeshCredentials", targets: ["LLMeshCredentials"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -47,6 +48,12 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LLMeshCredentials",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "LLMeshLimits",
             dependencies: [
                 "LLMeshModel",
@@ -73,6 +80,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LLMeshModelTests", dependencies: ["LLMeshModel"]),
+        .testTarget(name: "LLMeshCredentialsTests", dependencies: ["LLMeshCredentials"]),
         .testTarget(name: "LLMeshLimitsTests", dependencies: ["LLMeshLimits", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LLMeshProvidersTests", dependencies: ["LLMeshProviders", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
