@@ -89,6 +89,22 @@ class Sidecar:
         return []
 
 
+def dollar_a_token_provider(name, fake, models):
+    """An OpenAI-type LLMProvider on the fake, key from $E2E_OPENAI_KEY, every model at $1 per token (easy sums)."""
+    priced = "\n".join(f"    - {{name: {model}, pricing: {{inputPerMillion: 1000000, outputPerMillion: 1000000}}}}" for model in models)
+    return f"""
+apiVersion: llmesh.io/v1alpha1
+kind: LLMProvider
+metadata: {{name: {name}}}
+spec:
+  type: OpenAI
+  endpoint: {fake.base_url}/v1
+  auth: {{apiKey: {{env: E2E_OPENAI_KEY}}}}
+  models:
+{priced}
+"""
+
+
 def virtual_key(name, secret, spec_lines=""):
     """A VirtualKey document (preceded by `---`) holding only the SHA-256 of `secret`, as a standalone file does."""
     import hashlib

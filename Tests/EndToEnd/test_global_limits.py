@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from conftest import Sidecar, free_port, virtual_key
+from conftest import Sidecar, dollar_a_token_provider, free_port, virtual_key
 from fake_provider import FakeProvider
 
 LIMITED_KEY = "sk-llmesh-limited-1"
@@ -36,16 +36,7 @@ def redis_port(tmp_path_factory):
 
 
 def config(fake):
-    return f"""
-apiVersion: llmesh.io/v1alpha1
-kind: LLMProvider
-metadata: {{name: fake}}
-spec:
-  type: OpenAI
-  endpoint: {fake.base_url}/v1
-  auth: {{apiKey: {{env: E2E_OPENAI_KEY}}}}
-  models: [{{name: shared-model, pricing: {{inputPerMillion: 1000000, outputPerMillion: 1000000}}}}]
----
+    return dollar_a_token_provider("fake", fake, ["shared-model"]) + f"""---
 apiVersion: llmesh.io/v1alpha1
 kind: LLMRoute
 metadata: {{name: shared}}

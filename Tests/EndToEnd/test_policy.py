@@ -6,24 +6,13 @@ import httpx
 import openai
 import pytest
 
-from conftest import Sidecar, virtual_key
+from conftest import Sidecar, dollar_a_token_provider, virtual_key
 
 MESSAGES = [{"role": "user", "content": "hello there"}]
 
 
 def policy_config(fake):
-    return f"""
-apiVersion: llmesh.io/v1alpha1
-kind: LLMProvider
-metadata: {{name: fake}}
-spec:
-  type: OpenAI
-  endpoint: {fake.base_url}/v1
-  auth: {{apiKey: {{env: E2E_OPENAI_KEY}}}}
-  models:
-    - {{name: cheap-model, pricing: {{inputPerMillion: 1000000, outputPerMillion: 1000000}}}}
-    - {{name: premium-model, pricing: {{inputPerMillion: 1000000, outputPerMillion: 1000000}}}}
----
+    return dollar_a_token_provider("fake", fake, ["cheap-model", "premium-model"]) + f"""---
 apiVersion: llmesh.io/v1alpha1
 kind: LLMProvider
 metadata: {{name: fake-anthropic}}
