@@ -33,7 +33,7 @@ if [ ! -x "$venv/bin/litellm" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check 'litellm[proxy]'
 fi
-(cd "$root" && swift build -c release --product llmesh --scratch-path .build-release >/dev/null 2>&1)
+(cd "$root" && swift build -c release --product llmesh --scratch-path .build-release --static-swift-stdlib >/dev/null 2>&1)
 llmesh="$root/.build-release/release/llmesh"
 
 wait_http() { # url
