@@ -36,6 +36,8 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
     let onBound: @Sendable (Int) -> Void
     /// Called when graceful shutdown begins, before the listener closes.
     let onShutdown: @Sendable () -> Void
+    /// False from the moment graceful shutdown begins.
+    private let accepting = NIOLockedValueBox(true)
 
     public init(
         name: String,
@@ -63,13 +65,17 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .bind(host: address.host, port: address.port) { channel in
+            .bind(host: address.host, port: address.port) { [accepting] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // A connection accepted while the listener closes may never reach the accept loop; wrapping it
+                    // would leave an async writer that is never finished. Refuse it before it is wrapped.
+                    guard accepting.withLockedValue({ $0 }) else { throw ChannelError.ioOnClosedChannel }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
         let port = server.channel.localAddress?.port ?? address.port
+        let accepting = self.accepting
         logger.info("listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)"])
         onBound(port)
         let serverChannel = server.channel
@@ -83,6 +89,7 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
             }
         } onGracefulShutdown: {
             onShutdown()
+            accepting.withLockedValue { $0 = false }
             serverChannel.close(promise: nil)
         }
         logger.info("listener stopped", metadata: ["listener": "\(name)"])

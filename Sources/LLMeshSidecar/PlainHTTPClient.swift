@@ -204,14 +204,16 @@ final class PlainHTTPConnection: Sendable {
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         if body.readableBytes > 0 { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        guard case .head(let responseHead) = try await nextPart(idleTimeout: idleTimeout) else {
+        // The wait for the head is bounded by the request deadline (and the route's firstTokenTimeout), not by the
+        // stream-idle timeout, which is about silence between reads of a response already under way.
+        guard case .head(let responseHead) = try await nextPart(idleTimeout: nil) else {
             throw PlainHTTPError.protocolError("response did not start with a head")
         }
         if !responseHead.isKeepAlive { state.withLockedValue { $0.reusable = false } }
         return responseHead
     }
 
-    func nextPart(idleTimeout: TimeAmount) async throws -> HTTPClientResponsePart {
+    func nextPart(idleTimeout: TimeAmount?) async throws -> HTTPClientResponsePart {
         try await queue.next(channel: channel, idleTimeout: idleTimeout)
     }
 
@@ -266,7 +268,7 @@ final class ResponsePartQueue: Sendable {
         waiter?.resume(throwing: error)
     }
 
-    func next(channel: any Channel, idleTimeout: TimeAmount) async throws -> HTTPClientResponsePart {
+    func next(channel: any Channel, idleTimeout: TimeAmount?) async throws -> HTTPClientResponsePart {
         if let ready = try state.withLockedValue({ state -> HTTPClientResponsePart? in
             if !state.parts.isEmpty { return state.parts.removeFirst() }
             if let failure = state.failure { throw failure }
@@ -282,13 +284,15 @@ final class ResponsePartQueue: Sendable {
         }
     }
 
-    private func waitForPart(channel: any Channel, idleTimeout: TimeAmount) async throws -> HTTPClientResponsePart {
+    private func waitForPart(channel: any Channel, idleTimeout: TimeAmount?) async throws -> HTTPClientResponsePart {
         try await withCheckedThrowingContinuation { continuation in
             let immediate: Result<HTTPClientResponsePart, any Error>? = state.withLockedValue { state in
                 if !state.parts.isEmpty { return .success(state.parts.removeFirst()) }
                 if let failure = state.failure { return .failure(failure) }
                 state.waiter = continuation
-                state.idleTimer = channel.eventLoop.scheduleTask(in: idleTimeout) { [weak self] in self?.fail(PlainHTTPError.idleTimeout) }
+                if let idleTimeout {
+                    state.idleTimer = channel.eventLoop.scheduleTask(in: idleTimeout) { [weak self] in self?.fail(PlainHTTPError.idleTimeout) }
+                }
                 return nil
             }
             if let immediate {

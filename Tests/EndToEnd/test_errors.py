@@ -90,6 +90,22 @@ spec:
   backends: [{{provider: nobody}}]
 ---
 apiVersion: llmesh.io/v1alpha1
+kind: LLMProvider
+metadata: {{name: short-idle}}
+spec:
+  type: OpenAI
+  endpoint: {fake.base_url}/v1
+  auth: {{apiKey: {{file: {key_file}}}}}
+  timeouts: {{request: 10s, streamIdle: 1s}}
+---
+apiVersion: llmesh.io/v1alpha1
+kind: LLMRoute
+metadata: {{name: slow-thinker}}
+spec:
+  match: {{model: slow-thinker}}
+  backends: [{{provider: short-idle, model: fake-gpt-1}}]
+---
+apiVersion: llmesh.io/v1alpha1
 kind: LLMRoute
 metadata: {{name: impatient}}
 spec:
@@ -135,3 +151,10 @@ def test_upstream_timeout_is_504(strict_client):
         strict_client.chat.completions.create(model="impatient", messages=MESSAGES, extra_headers={"x-fake-fault": "stall:3"})
     assert raised.value.status_code == 504
     assert raised.value.code == "upstream_timeout"
+
+
+def test_stream_idle_does_not_cap_the_wait_for_a_non_streamed_answer(strict_client):
+    # streamIdle (1 s) is silence between reads of an answer under way; the 2 s wait for the answer is bounded by
+    # the request timeout (10 s) only.
+    answer = strict_client.chat.completions.create(model="slow-thinker", messages=MESSAGES, extra_headers={"x-fake-fault": "stall:2"})
+    assert answer.choices[0].message.content == "fake reply from fake-gpt-1"

@@ -50,3 +50,21 @@ def test_sigterm_drains_in_flight_streams_and_exits_zero(tmp_path, sdk_env):
     assert result.get("text") == "one two three four five six seven eight nine ten"
     assert car.process.wait(timeout=10) == 0
     assert "sidecar stopped" in car.stderr()
+
+
+def test_connections_arriving_during_shutdown_do_not_crash(tmp_path):
+    """Apps keep calling while a pod terminates: connections racing the listener's close are served or refused,
+    never crash the process. Three rounds, since it is a race."""
+    import socket
+    for round_ in range(3):
+        car = Sidecar(tmp_path / f"round{round_}", SLOW_MOCK).start()
+        car.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline and car.process.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", car.port), timeout=0.2).close()
+            except OSError:
+                pass
+            time.sleep(0.05)
+        assert car.process.wait(timeout=15) == 0, car.stderr()[:1500]
+        assert "Fatal error" not in car.stderr()
