@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "LLMeshSidecar", targets: ["LLMeshSidecar"]),
         .library(name: "LLMeshLimits", targets: ["LLMeshLimits"]),
         .library(name: "LLMeshCredentials", targets: ["LLMeshCredentials"]),
+        .library(name: "LLMeshKube", targets: ["LLMeshKube"]),
+        .library(name: "LLMeshOperator", targets: ["LLMeshOperator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -22,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .executableTarget(
@@ -29,6 +33,8 @@ let package = Package(
             dependencies: [
                 "LLMeshModel",
                 "LLMeshSidecar",
+                "LLMeshOperator",
+                "LLMeshKube",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,7 +85,51 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .target(
+            name: "LLMeshKube",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "LLMeshOperator",
+            dependencies: [
+                "LLMeshModel",
+                "LLMeshKube",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        /// An in-process Kubernetes API server with the real semantics, for tests only (never shipped).
+        .target(
+            name: "LLMeshKubeTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "LLMeshModelTests", dependencies: ["LLMeshModel"]),
+        .testTarget(name: "LLMeshKubeTests", dependencies: ["LLMeshKube", "LLMeshKubeTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "LLMeshOperatorTests", dependencies: ["LLMeshOperator", "LLMeshKube", "LLMeshKubeTestSupport", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LLMeshCredentialsTests", dependencies: ["LLMeshCredentials"]),
         .testTarget(name: "LLMeshLimitsTests", dependencies: ["LLMeshLimits", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LLMeshProvidersTests", dependencies: ["LLMeshProviders", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio")]),

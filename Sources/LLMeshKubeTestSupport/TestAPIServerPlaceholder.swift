@@ -1,0 +1,2 @@
+/// Placeholder until the in-process API server lands.
+enum TestAPIServerPlaceholder {}

@@ -1,0 +1,6 @@
+import Testing
+@testable import LLMeshKube
+
+@Test func apiGroupIsLLMesh() {
+    #expect(LLMeshAPIGroup.group == "llmesh.io")
+}

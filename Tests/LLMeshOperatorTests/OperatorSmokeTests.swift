@@ -1,0 +1,6 @@
+import Testing
+@testable import LLMeshOperator
+
+@Test func portsFollowTheDesign() {
+    #expect(OperatorPorts.https == 8443)
+}
