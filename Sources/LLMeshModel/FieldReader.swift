@@ -5,9 +5,12 @@ final class ProblemCollector {
     private(set) var problems: [ConfigProblem] = []
     let documentIndex: Int?
     var resource: String?
+    /// Set when the readers run to describe their fields rather than to read a document.
+    let recordsSchema: Bool
 
-    init(documentIndex: Int?) {
+    init(documentIndex: Int?, recordsSchema: Bool = false) {
         self.documentIndex = documentIndex
+        self.recordsSchema = recordsSchema
     }
 
     func report(_ path: String, _ message: String, at node: Node?) {
@@ -27,12 +30,15 @@ struct FieldReader {
     let problems: ProblemCollector
     private let entries: [(key: String, value: Node)]
     private var known: Set<String> = []
+    /// In schema mode, collects every field the readers ask for (see ``SchemaRecorder``).
+    let schema: SchemaRecorder?
 
     /// Wraps `node`; reports a problem and reads as empty when `node` is not a mapping.
     init(_ node: Node, path: String, problems: ProblemCollector) {
         self.node = node
         self.path = path
         self.problems = problems
+        self.schema = problems.recordsSchema ? SchemaRecorder() : nil
         if case .mapping(let mapping) = node {
             self.entries = mapping.compactMap { pair in pair.key.string.map { (key: $0, value: pair.value) } }
         } else {
@@ -52,6 +58,7 @@ struct FieldReader {
     }
 
     mutating func string(_ key: String, required: Bool = false) -> String? {
+        schema?.record(key, .string(minLength: required ? 1 : nil), required: required)
         guard let node = value(key) else {
             if required { problems.report(childPath(key), "is required", at: self.node) }
             return nil
@@ -68,6 +75,7 @@ struct FieldReader {
     }
 
     mutating func int(_ key: String, minimum: Int? = nil, maximum: Int? = nil) -> Int? {
+        schema?.record(key, .integer(minimum: minimum, maximum: maximum))
         guard let node = value(key) else { return nil }
         guard case .scalar = node, let number = node.int else {
             problems.report(childPath(key), "must be an integer, got \(node.shortDescription)", at: node)
@@ -85,6 +93,7 @@ struct FieldReader {
     }
 
     mutating func double(_ key: String, minimum: Double? = nil) -> Double? {
+        schema?.record(key, .number(minimum: minimum))
         guard let node = value(key) else { return nil }
         guard case .scalar = node, let number = node.float ?? node.int.map(Double.init), number.isFinite else {
             problems.report(childPath(key), "must be a number, got \(node.shortDescription)", at: node)
@@ -98,6 +107,7 @@ struct FieldReader {
     }
 
     mutating func bool(_ key: String) -> Bool? {
+        schema?.record(key, .boolean)
         guard let node = value(key) else { return nil }
         guard case .scalar = node, let flag = node.bool else {
             problems.report(childPath(key), "must be true or false, got \(node.shortDescription)", at: node)
@@ -107,6 +117,7 @@ struct FieldReader {
     }
 
     mutating func timeSpan(_ key: String) -> TimeSpan? {
+        defer { schema?.replace(key, .duration) }
         guard let text = string(key) else { return nil }
         guard let span = TimeSpan(parsing: text) else {
             problems.report(childPath(key), "must be a duration such as 500ms, 30s or 2m, got \"\(text)\"", at: entries.first { $0.key == key }?.value)
@@ -118,6 +129,7 @@ struct FieldReader {
     /// A string-valued enum field.
     mutating func choice<Value: RawRepresentable & CaseIterable>(_ key: String, as type: Value.Type, required: Bool = false) -> Value?
     where Value.RawValue == String {
+        defer { schema?.replace(key, .string(enumValues: Value.allCases.map(\.rawValue))) }
         guard let text = string(key, required: required) else { return nil }
         guard let value = Value(rawValue: text) else {
             let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
@@ -127,7 +139,23 @@ struct FieldReader {
         return value
     }
 
+    /// A list of enum values; unknown values are reported with their index.
+    mutating func choiceList<Value: RawRepresentable & CaseIterable>(_ key: String, as type: Value.Type) -> [Value]
+    where Value.RawValue == String {
+        defer { schema?.replace(key, .array(of: .string(enumValues: Value.allCases.map(\.rawValue)))) }
+        var values: [Value] = []
+        for (index, text) in stringList(key).enumerated() {
+            guard let value = Value(rawValue: text) else {
+                report("\(key)[\(index)]", "must be one of \(Value.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+                continue
+            }
+            values.append(value)
+        }
+        return values
+    }
+
     mutating func stringList(_ key: String) -> [String] {
+        schema?.record(key, .array(of: .string(minLength: 1)))
         guard let node = value(key) else { return [] }
         guard case .sequence(let sequence) = node else {
             problems.report(childPath(key), "must be a list of strings, got \(node.kindDescription)", at: node)
@@ -145,6 +173,7 @@ struct FieldReader {
     }
 
     mutating func stringMap(_ key: String) -> [String: String] {
+        schema?.record(key, .stringMap)
         guard let node = value(key) else { return [:] }
         guard case .mapping(let mapping) = node else {
             problems.report(childPath(key), "must be a mapping of strings, got \(node.kindDescription)", at: node)
@@ -163,6 +192,9 @@ struct FieldReader {
 
     /// A nested object read by `read`, or `nil` when absent.
     mutating func object<Value>(_ key: String, required: Bool = false, _ read: (inout FieldReader) -> Value) -> Value? {
+        if let schema {
+            schema.record(key, describeObject(at: key, read), required: required)
+        }
         guard let node = value(key) else {
             if required { problems.report(childPath(key), "is required", at: self.node) }
             return nil
@@ -175,12 +207,19 @@ struct FieldReader {
     }
 
     /// A list of objects, each read by `read`.
-    mutating func objectList<Value>(_ key: String, _ read: (inout FieldReader) -> Value?) -> [Value] {
-        guard let node = value(key) else { return [] }
+    mutating func objectList<Value>(_ key: String, required: Bool = false, _ read: (inout FieldReader) -> Value?) -> [Value] {
+        if let schema {
+            schema.record(key, .array(of: describeObject(at: key, read), minItems: required ? 1 : nil), required: required)
+        }
+        guard let node = value(key) else {
+            if required { problems.report(childPath(key), "is required: list at least one", at: self.node) }
+            return []
+        }
         guard case .sequence(let sequence) = node else {
             problems.report(childPath(key), "must be a list, got \(node.kindDescription)", at: node)
             return []
         }
+        if required && sequence.isEmpty { problems.report(childPath(key), "is required: list at least one", at: node) }
         var result: [Value] = []
         for (index, item) in sequence.enumerated() {
             var reader = FieldReader(item, path: "\(childPath(key))[\(index)]", problems: problems)
@@ -189,6 +228,13 @@ struct FieldReader {
             reader.finish()
         }
         return result
+    }
+
+    /// Runs `read` over an empty mapping in schema mode and returns the object schema it describes.
+    private func describeObject<Value>(at key: String, _ read: (inout FieldReader) -> Value) -> OpenAPISchema {
+        var reader = FieldReader(.mapping(Node.Mapping([])), path: childPath(key), problems: problems)
+        _ = read(&reader)
+        return reader.schema?.objectSchema ?? .object()
     }
 
     /// Reports every key that no accessor asked for.

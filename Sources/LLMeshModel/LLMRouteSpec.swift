@@ -30,14 +30,13 @@ public struct LLMRouteSpec: ResourceSpec, YAMLReadableSpec {
 
     init(reading reader: inout FieldReader) {
         match = reader.object("match", required: true) { RouteMatch.read(&$0) } ?? RouteMatch(model: "", aliases: [])
-        backends = reader.objectList("backends") { RouteBackend.read(&$0) }
+        backends = reader.objectList("backends", required: true) { RouteBackend.read(&$0) }
         strategy = reader.choice("strategy", as: SelectionStrategy.self) ?? .weightedRandom
         retry = reader.object("retry") { RetryPolicy.read(&$0) } ?? RetryPolicy()
         fallbackOn = FailureTrigger.readList("fallbackOn", &reader)
         timeout = reader.timeSpan("timeout")
         firstTokenTimeout = reader.timeSpan("firstTokenTimeout")
         streamIdleTimeout = reader.timeSpan("streamIdleTimeout")
-        if reader.value("backends") == nil { reader.report("backends", "is required: list at least one backend") }
         if backends.allSatisfy({ $0.weight == 0 }) && !backends.isEmpty {
             reader.report("backends", "at least one backend needs a weight above 0")
         }

@@ -51,7 +51,8 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
     static func read(_ reader: inout FieldReader) -> RetryPolicy {
         var policy = RetryPolicy()
         policy.attempts = reader.int("attempts", minimum: 1, maximum: 10) ?? policy.attempts
-        if reader.value("on") != nil { policy.on = FailureTrigger.readList("on", &reader) }
+        let on = FailureTrigger.readList("on", &reader)
+        if reader.value("on") != nil { policy.on = on }
         policy.backoff = reader.timeSpan("backoff") ?? policy.backoff
         policy.maxBackoff = reader.timeSpan("maxBackoff") ?? policy.maxBackoff
         policy.budgetPercent = reader.int("budgetPercent", minimum: 0, maximum: 100) ?? policy.budgetPercent
@@ -62,15 +63,7 @@ public struct RetryPolicy: Sendable, Hashable, Codable {
 
 extension FailureTrigger {
     static func readList(_ key: String, _ reader: inout FieldReader) -> [FailureTrigger] {
-        var triggers: [FailureTrigger] = []
-        for (index, text) in reader.stringList(key).enumerated() {
-            guard let trigger = FailureTrigger(rawValue: text) else {
-                reader.report("\(key)[\(index)]", "must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
-                continue
-            }
-            triggers.append(trigger)
-        }
-        return triggers
+        reader.choiceList(key, as: FailureTrigger.self)
     }
 }
 
