@@ -49,6 +49,25 @@ public struct ConfigFileLoader: Sendable {
         return bundle
     }
 
+    /// Reads one resource (for example a Kubernetes object serialised as JSON) without cross-reference checks, which
+    /// need its neighbours: the bundle holds the resource when it is valid, and `problems` lists what is wrong.
+    public func readResource(yaml text: String) -> (bundle: PolicyBundle, problems: [ConfigProblem]) {
+        guard text.utf8.count <= maximumBytes else {
+            return (PolicyBundle(), [ConfigProblem(fieldPath: "", message: "resource is \(text.utf8.count) bytes; the limit is \(maximumBytes)")])
+        }
+        let node: Node?
+        do {
+            node = try compose(yaml: text)
+        } catch {
+            return (PolicyBundle(), [Self.problem(fromYAMLError: error, document: nil)])
+        }
+        guard let node else { return (PolicyBundle(), [ConfigProblem(fieldPath: "", message: "empty resource")]) }
+        var bundle = PolicyBundle()
+        let collector = ProblemCollector(documentIndex: nil)
+        _ = Self.read(document: node, into: &bundle, collector: collector)
+        return collector.problems.isEmpty ? (bundle, []) : (PolicyBundle(), collector.problems)
+    }
+
     /// Reads one document, appends its resource to `bundle` and returns its `Kind/name`.
     private static func read(document node: Node, into bundle: inout PolicyBundle, collector: ProblemCollector) -> String? {
         if case .scalar(let scalar) = node, scalar.tag == Tag(.null) || scalar.string.isEmpty { return nil }

@@ -11,7 +11,7 @@ struct LLMeshCommand: AsyncParsableCommand {
         commandName: "llmesh",
         abstract: "An LLM-aware sidecar mesh: policy, credentials and accounting for every LLM call.",
         version: LLMeshVersion.current,
-        subcommands: [SidecarCommand.self, CheckCommand.self, CRDsCommand.self, VersionCommand.self]
+        subcommands: [SidecarCommand.self, OperatorCommand.self, CheckCommand.self, CRDsCommand.self, VersionCommand.self]
     )
 }
 

@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+import LLMeshModel
+
+/// The latest policy snapshot of every namespace, with waiting for a newer one (the long-poll of the snapshot service).
+public actor SnapshotStore {
+    private var snapshots: [String: PolicySnapshot] = [:]
+    private var waiters: [String: [(after: Int, continuation: CheckedContinuation<PolicySnapshot?, Never>, id: UInt64)]] = [:]
+    private var nextWaiterID: UInt64 = 0
+
+    public init() {}
+
+    /// The latest snapshot of `namespace`.
+    public func snapshot(of namespace: String) -> PolicySnapshot? { snapshots[namespace] }
+
+    /// Namespaces with a snapshot.
+    public var namespaces: [String] { Array(snapshots.keys) }
+
+    /// Stores the compiled content; the version grows only when the content hash changes, and never goes below
+    /// `sourceVersion` (the newest API resourceVersion seen for the namespace), so replicas that see the same
+    /// changes hand out comparable versions.
+    @discardableResult
+    public func update(namespace: String, bundle: PolicyBundle, credentials: [String: String], sourceVersion: Int) -> PolicySnapshot {
+        let hash = Self.contentHash(bundle: bundle, credentials: credentials)
+        if let current = snapshots[namespace], current.contentHash == hash { return current }
+        let previous = snapshots[namespace]?.version ?? 0
+        let snapshot = PolicySnapshot(namespace: namespace, version: max(sourceVersion, previous + 1), contentHash: hash, bundle: bundle, credentials: credentials)
+        snapshots[namespace] = snapshot
+        let ready = waiters[namespace]?.filter { $0.after < snapshot.version } ?? []
+        waiters[namespace]?.removeAll { $0.after < snapshot.version }
+        for waiter in ready { waiter.continuation.resume(returning: snapshot) }
+        return snapshot
+    }
+
+    /// A snapshot newer than `after`, at once when there is one, else when one arrives or `timeout` passes (`nil`).
+    public func waitForNewer(namespace: String, after: Int, timeout: Duration) async -> PolicySnapshot? {
+        if let current = snapshots[namespace], current.version > after { return current }
+        let id = nextWaiterID
+        nextWaiterID += 1
+        return await withTaskGroup(of: PolicySnapshot?.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await self.park(namespace: namespace, after: after, id: id)
+                } onCancel: {
+                    Task { await self.cancelWaiter(namespace: namespace, id: id) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                await self.cancelWaiter(namespace: namespace, id: id)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    private func park(namespace: String, after: Int, id: UInt64) async -> PolicySnapshot? {
+        await withCheckedContinuation { continuation in
+            if let current = snapshots[namespace], current.version > after {
+                continuation.resume(returning: current)
+            } else {
+                waiters[namespace, default: []].append((after, continuation, id))
+            }
+        }
+    }
+
+    private func cancelWaiter(namespace: String, id: UInt64) {
+        guard let index = waiters[namespace]?.firstIndex(where: { $0.id == id }) else { return }
+        let waiter = waiters[namespace]?.remove(at: index)
+        waiter?.continuation.resume(returning: nil)
+    }
+
+    /// Waiting long-polls, for metrics.
+    public var waiterCount: Int { waiters.values.reduce(0) { $0 + $1.count } }
+
+    static func contentHash(bundle: PolicyBundle, credentials: [String: String]) -> String {
+        struct Content: Encodable {
+            var bundle: PolicyBundle
+            var credentials: [String: String]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(Content(bundle: bundle, credentials: credentials))) ?? Data()
+        return "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import LLMeshKube
+import LLMeshOperator
+import LLMeshSidecar
+import Logging
+import NIOHTTP1
+import ServiceLifecycle
+
+/// `llmesh operator`: reconciles llmesh resources into conditions and per-namespace policy snapshots.
+struct OperatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "operator",
+        abstract: "Watch llmesh resources, write their conditions and compile per-namespace policy snapshots."
+    )
+
+    @Option(name: .long, help: "Kubeconfig file; default: in-cluster configuration, else $KUBECONFIG or ~/.kube/config.")
+    var kubeconfig: String?
+
+    @Option(name: .long, help: "Kubeconfig context; default: its current context.")
+    var context: String?
+
+    @Option(name: .customLong("watch-namespace"), help: "Watch only this namespace; default: all namespaces.")
+    var watchNamespace: String?
+
+    @Flag(name: .customLong("leader-elect"), help: "Elect one leader among replicas with a Lease; only the leader writes status.")
+    var leaderElect = false
+
+    @Option(name: .customLong("lease-name"), help: "Name of the leader-election Lease.")
+    var leaseName = "llmesh-operator"
+
+    @Option(name: .customLong("lease-namespace"), help: "Namespace of the Lease; default: the operator's own namespace.")
+    var leaseNamespace: String?
+
+    @Option(name: .long, help: "This replica's identity in the Lease; default: $POD_NAME, else the host name.")
+    var identity: String?
+
+    @Option(name: .customLong("lease-duration"), help: "Seconds other replicas wait after the last renewal before taking over.")
+    var leaseDuration = 15.0
+
+    @Option(name: .customLong("renew-deadline"), help: "Seconds the leader keeps retrying renewal before giving up leadership.")
+    var renewDeadline = 10.0
+
+    @Option(name: .customLong("retry-period"), help: "Seconds between lease attempts.")
+    var retryPeriod = 2.0
+
+    @Option(name: .long, help: "Concurrent namespace reconciles.")
+    var workers = 2
+
+    @Option(name: .customLong("admin-listen"), help: "Admin listener (/healthz, /readyz, /metrics), host:port.")
+    var adminListen = "0.0.0.0:8080"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        if let problem = timing.problem { throw ValidationError(problem) }
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+    }
+
+    private var timing: LeaderElectionTiming {
+        LeaderElectionTiming(leaseDuration: .milliseconds(Int(leaseDuration * 1000)), renewDeadline: .milliseconds(Int(renewDeadline * 1000)), retryPeriod: .milliseconds(Int(retryPeriod * 1000)))
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "llmesh.operator")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let config = try loadConfig()
+        let client = try KubeClient(config: config, logger: logger)
+        let identity = identity ?? ProcessInfo.processInfo.environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
+        let election = leaderElect ? LeaderElectionSettings(leaseName: leaseName, leaseNamespace: leaseNamespace ?? config.namespace, identity: identity, timing: timing) : nil
+        let controller = OperatorController(client: client, settings: ControllerSettings(namespace: watchNamespace, workers: workers, leaderElection: election), logger: logger)
+        guard let address = ListenAddress(parsing: adminListen) else { throw ValidationError("--admin-listen must be host:port, got \(adminListen)") }
+        let (host, port) = (address.host, address.port)
+        let admin = try await OperatorAdminServer.start(host: host, port: port) { method, path in
+            switch (method, path) {
+            case (.GET, "/healthz"): return (.ok, "text/plain", Array("ok\n".utf8))
+            case (.GET, "/readyz"):
+                return controller.hasSynced ? (.ok, "text/plain", Array("ready\n".utf8)) : (.serviceUnavailable, "text/plain", Array("informers not synced\n".utf8))
+            case (.GET, "/metrics"): return (.ok, "text/plain; version=0.0.4", controller.metrics.exposition())
+            default: return (.notFound, "text/plain", Array("not found\n".utf8))
+            }
+        }
+        logger.info("operator started", metadata: ["server": "\(config.server)", "admin": "\(host):\(admin.port)", "leaderElection": "\(leaderElect)", "identity": "\(identity)"])
+        let group = ServiceGroup(configuration: .init(services: [.init(service: ControllerService(controller: controller))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await admin.close()
+        try await client.shutdown()
+        logger.info("operator stopped")
+    }
+
+    private func loadConfig() throws -> KubeConfig {
+        if let kubeconfig { return try KubeConfig.kubeconfig(path: kubeconfig, context: context) }
+        let environment = ProcessInfo.processInfo.environment
+        if environment["KUBERNETES_SERVICE_HOST"] != nil { return try KubeConfig.inCluster() }
+        let path = environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init) ?? "\(NSHomeDirectory())/.kube/config"
+        return try KubeConfig.kubeconfig(path: path, context: context)
+    }
+}
+
+/// Runs the controller until graceful shutdown.
+private struct ControllerService: Service {
+    let controller: OperatorController
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await controller.run()
+        }
+    }
+}
