@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(name: "LLMeshModelTests", dependencies: ["LLMeshModel"]),
         .testTarget(name: "LLMeshKubeTests", dependencies: ["LLMeshKube", "LLMeshKubeTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "LLMeshOperatorTests", dependencies: ["LLMeshOperator", "LLMeshKube", "LLMeshKubeTestSupport", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "LLMeshOperatorTests", dependencies: ["LLMeshOperator", "LLMeshKube", "LLMeshKubeTestSupport", "LLMeshModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LLMeshCredentialsTests", dependencies: ["LLMeshCredentials"]),
         .testTarget(name: "LLMeshLimitsTests", dependencies: ["LLMeshLimits", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LLMeshProvidersTests", dependencies: ["LLMeshProviders", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio")]),

@@ -1,6 +1,0 @@
-import Testing
-@testable import LLMeshKube
-
-@Test func apiGroupIsLLMesh() {
-    #expect(LLMeshAPIGroup.group == "llmesh.io")
-}
