@@ -12,7 +12,14 @@ struct CRDsCommand: ParsableCommand {
     @Option(name: .customLong("output-dir"), help: "Write one file per CRD (llmesh.io_<plural>.yaml) into this directory instead of printing.")
     var outputDirectory: String?
 
+    @Flag(name: .long, help: "Print the field reference of docs/crds.md instead of the CRDs.")
+    var markdown = false
+
     func run() throws {
+        if markdown {
+            print(CRDReference.markdown(), terminator: "")
+            return
+        }
         for descriptor in CustomResourceDefinitions.descriptors {
             let text = try CustomResourceDefinitions.yaml(for: descriptor)
             if let outputDirectory {

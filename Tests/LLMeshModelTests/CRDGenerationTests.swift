@@ -41,3 +41,15 @@ import Testing
         #expect(status.property("spend")?.type == "number")
     }
 }
+
+@Suite struct CRDReferenceDocTests {
+    /// docs/crds.md carries the generated field reference; regenerate with `llmesh crds --markdown`.
+    @Test func docsCarryTheCurrentFieldReference() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try String(contentsOf: repository.appendingPathComponent("docs/crds.md"), encoding: .utf8)
+        let start = try #require(text.range(of: CRDReference.beginMarker))
+        let end = try #require(text.range(of: CRDReference.endMarker))
+        let committed = String(text[start.lowerBound..<end.upperBound]) + "\n"
+        #expect(committed == CRDReference.markdown(), "docs/crds.md is stale: replace its generated part with `llmesh crds --markdown`")
+    }
+}
