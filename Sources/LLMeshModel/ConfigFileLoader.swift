@@ -43,6 +43,8 @@ public struct ConfigFileLoader: Sendable {
         }
         if index == 0 && problems.isEmpty {
             problems.append(ConfigProblem(fieldPath: "", message: "the file holds no resources"))
+        } else if bundle.count == 0 && problems.isEmpty {
+            problems.append(ConfigProblem(fieldPath: "", message: "the file holds no llmesh resources"))
         }
         problems += bundle.crossReferenceProblems { locations[$0] }
         guard problems.isEmpty else { throw ConfigValidationError(problems: problems) }
@@ -71,6 +73,7 @@ public struct ConfigFileLoader: Sendable {
     /// Reads one document, appends its resource to `bundle` and returns its `Kind/name`.
     private static func read(document node: Node, into bundle: inout PolicyBundle, collector: ProblemCollector) -> String? {
         if case .scalar(let scalar) = node, scalar.tag == Tag(.null) || scalar.string.isEmpty { return nil }
+        if isOtherAPIGroup(node) { return nil }
         var top = FieldReader(node, path: "", problems: collector)
         guard case .mapping = node else { return nil }
         let kind = top.string("kind", required: true)
@@ -107,6 +110,14 @@ public struct ConfigFileLoader: Sendable {
         }
         top.finish()
         return reference
+    }
+
+    /// Documents of other API groups (a Secret or a Deployment next to llmesh resources in one manifest) belong to
+    /// Kubernetes, not to llmesh: they are skipped. A misspelt llmesh group is still an error.
+    private static func isOtherAPIGroup(_ node: Node) -> Bool {
+        guard case .mapping(let mapping) = node, let apiVersion = mapping["apiVersion"]?.string else { return false }
+        let group = apiVersion.contains("/") ? String(apiVersion.prefix { $0 != "/" }) : ""
+        return !group.contains("llmesh") && !group.contains("llmsh") && !group.hasPrefix("llm")
     }
 
     private static func readMetadata(_ reader: inout FieldReader) -> ObjectMeta? {

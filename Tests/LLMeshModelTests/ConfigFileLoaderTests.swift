@@ -94,11 +94,13 @@ import Testing
 
     @Test func refusesWrongKindAndVersionAndBadNames() {
         let problems = expectProblems("""
-            apiVersion: v1
+            apiVersion: llmesh.io/v2
             kind: ConfigMap
             metadata: {name: Bad_Name}
             """)
         #expect(problems.contains { $0.fieldPath == "apiVersion" })
+        let onlyKubernetes = expectProblems("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+        #expect(onlyKubernetes.map(\.message) == ["the file holds no llmesh resources"])
         #expect(problems.contains { $0.fieldPath == "kind" && $0.message.contains("ConfigMap") })
         #expect(problems.contains { $0.fieldPath == "metadata.name" && $0.message.contains("DNS-1123") })
     }
@@ -160,6 +162,33 @@ import Testing
         #expect(problems.contains { $0.fieldPath == "spec.endpoint" && $0.message.contains("required for type OpenAICompatible") })
         #expect(problems.contains { $0.fieldPath == "spec.auth.apiKey" && $0.message.contains("only one of") })
         #expect(problems.contains { $0.fieldPath == "spec.mock" })
+    }
+
+    @Test func kubernetesDocumentsBesideLLMeshResourcesAreSkipped() throws {
+        let bundle = try loader.load(yaml: """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: openai}
+            stringData: {api-key: sk-1}
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: app}
+            spec: {replicas: 1}
+            ---
+            apiVersion: llmesh.io/v1alpha1
+            kind: LLMProvider
+            metadata: {name: mock}
+            spec: {type: Mock}
+            """)
+        #expect(bundle.count == 1)
+        let problems = expectProblems("""
+            apiVersion: llmesh.io/v1
+            kind: LLMProvider
+            metadata: {name: mock}
+            spec: {type: Mock}
+            """)
+        #expect(problems.contains { $0.fieldPath == "apiVersion" }, "a misspelt llmesh version is still reported")
     }
 
     private func expectProblems(_ yaml: String) -> [ConfigProblem] {
