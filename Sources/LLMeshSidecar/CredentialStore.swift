@@ -9,6 +9,8 @@ import NIOConcurrencyHelpers
 /// to an upstream request; they are never logged or dumped.
 public final class CredentialStore: Sendable {
     private let fileKeys = NIOLockedValueBox<[String: String]>([:])
+    /// Keys the operator resolved from Secrets, from the snapshot in force, keyed `secretName/key`.
+    private let snapshotKeys = NIOLockedValueBox<[String: String]>([:])
     private let environment: @Sendable (String) -> String?
 
     public init(environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] }) {
@@ -29,8 +31,14 @@ public final class CredentialStore: Sendable {
             }
             return .success(value)
         case .secret(let reference):
-            return .failure(CredentialUnavailable(reason: "Secret \(reference.name) needs the operator"))
+            if let key = snapshotKeys.withLockedValue({ $0[PolicySnapshot.credentialKey(reference)] }) { return .success(key) }
+            return .failure(CredentialUnavailable(reason: "Secret \(reference.name) key \(reference.key) is not in the operator's snapshot"))
         }
+    }
+
+    /// Replaces the keys resolved by the operator (with each applied snapshot).
+    public func setSnapshotKeys(_ keys: [String: String]) {
+        snapshotKeys.withLockedValue { $0 = keys }
     }
 
     /// Re-reads every key file named by `sources`; files that cannot be read keep their last good value.

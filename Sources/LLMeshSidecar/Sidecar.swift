@@ -20,12 +20,18 @@ public struct Sidecar: Sendable {
     ///
     /// Throws when the initial config file is invalid: a sidecar never starts on a policy it cannot enforce.
     public func run() async throws {
-        let (initial, _) = try ConfigFileWatcher.load(path: settings.configPath, version: 1)
-        let store = PolicyStore(initial: initial)
         let credentials = CredentialStore()
-        credentials.refresh(sources: initial.bundle.providers.compactMap { $0.spec.auth?.apiKey })
         let metrics = SidecarMetrics()
-        metrics.recordReload(success: true, version: 1)
+        let store: PolicyStore
+        if let subscription = settings.operatorSubscription {
+            store = PolicyStore()
+            _ = SnapshotSubscriber.applyCached(subscription, store: store, credentials: credentials, logger: logger)
+        } else {
+            let (initial, _) = try ConfigFileWatcher.load(path: settings.configPath, version: 1)
+            store = PolicyStore(initial: initial)
+            credentials.refresh(sources: initial.bundle.providers.compactMap { $0.spec.auth?.apiKey })
+            metrics.recordReload(success: true, version: 1)
+        }
         let readiness = Readiness()
         let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.eventLoopThreads))
         let upstreams = UpstreamClients(eventLoopGroup: eventLoopGroup, proxy: EgressProxy(environment: ProcessInfo.processInfo.environment))
@@ -52,13 +58,18 @@ public struct Sidecar: Sendable {
             eventLoopGroup: eventLoopGroup,
             logger: logger
         )
-        let watcher = ConfigFileWatcher(path: settings.configPath, interval: settings.reloadInterval, store: store, credentials: credentials, metrics: metrics, logger: logger)
+        let policySource: any Service
+        if let subscription = settings.operatorSubscription {
+            policySource = try SnapshotSubscriber(subscription: subscription, store: store, credentials: credentials, metrics: metrics, eventLoopGroup: eventLoopGroup, logger: logger)
+        } else {
+            policySource = ConfigFileWatcher(path: settings.configPath, interval: settings.reloadInterval, store: store, credentials: credentials, metrics: metrics, logger: logger)
+        }
 
         // Services shut down in reverse order: the app listener drains first, the admin listener (probes) last.
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: adminServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: policySource, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: appServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -67,7 +78,8 @@ public struct Sidecar: Sendable {
         configuration.maximumGracefulShutdownDuration = settings.shutdownGrace.duration
         configuration.maximumCancellationDuration = .seconds(2)
         let group = ServiceGroup(configuration: configuration)
-        logger.info("sidecar starting", metadata: ["config": "\(settings.configPath)", "version": "\(initial.version)", "models": "\(initial.exposedModels.joined(separator: ","))"])
+        let source = settings.operatorSubscription.map { "operator \($0.url) namespace \($0.namespace)" } ?? settings.configPath
+        logger.info("sidecar starting", metadata: ["policy": "\(source)", "version": "\(store.current?.version ?? 0)", "models": "\(store.current?.exposedModels.joined(separator: ",") ?? "")"])
         do {
             try await group.run()
         } catch {

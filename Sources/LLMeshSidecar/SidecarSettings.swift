@@ -27,7 +27,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 
 /// Process-level settings of a sidecar: where it listens, its limits, and the defaults resources can override.
 public struct SidecarSettings: Sendable {
-    /// The standalone YAML file of llmesh resources.
+    /// The standalone YAML file of llmesh resources (unused in cluster mode).
     public var configPath: String
     /// App traffic listener.
     public var listen = ListenAddress(host: "127.0.0.1", port: 15080)
@@ -52,6 +52,8 @@ public struct SidecarSettings: Sendable {
     public var workload = WorkloadIdentity()
     /// `host:port` of the Redis-compatible store for `scope: Global` limits and budgets; `nil` keeps all in memory.
     public var globalStore: ListenAddress?
+    /// Cluster mode: policy comes from the operator's snapshot service instead of `configPath`.
+    public var operatorSubscription: OperatorSubscription?
 
     public init(configPath: String) {
         self.configPath = configPath

@@ -25,8 +25,20 @@ struct SidecarCommand: AsyncParsableCommand {
         abstract: "Serve LLM traffic on loopback with the policy in a YAML file, reloading it when it changes."
     )
 
-    @Option(name: .long, help: "YAML file of LLMProvider, LLMRoute, VirtualKey and LLMPolicy resources.")
-    var config: String
+    @Option(name: .long, help: "YAML file of LLMProvider, LLMRoute, VirtualKey and LLMPolicy resources (standalone mode).")
+    var config: String?
+
+    @Option(name: .customLong("operator-url"), help: "Cluster mode: the operator's snapshot service, for example https://llmesh-operator.llmesh-system.svc:8443.")
+    var operatorURL: String?
+
+    @Option(name: .customLong("operator-token-file"), help: "Cluster mode: projected service-account token for the operator (audience llmesh.io/operator).")
+    var operatorTokenFile = "/var/run/secrets/llmesh.io/operator/token"
+
+    @Option(name: .customLong("operator-ca-file"), help: "Cluster mode: PEM of the CA of the operator's certificate (default: system roots).")
+    var operatorCAFile: String?
+
+    @Option(name: .customLong("snapshot-cache"), help: "Cluster mode: directory for the last good snapshot (an emptyDir), served at start when the operator is down.")
+    var snapshotCache: String?
 
     @Option(name: .long, help: "App listener, host:port.")
     var listen = "127.0.0.1:15080"
@@ -68,6 +80,10 @@ struct SidecarCommand: AsyncParsableCommand {
     var workloadLabels: [String] = []
 
     func validate() throws {
+        guard (config == nil) != (operatorURL == nil) else { throw ValidationError("give exactly one of --config FILE (standalone) or --operator-url URL (cluster mode)") }
+        if let operatorURL, !(operatorURL.hasPrefix("https://") || operatorURL.hasPrefix("http://")) {
+            throw ValidationError("--operator-url must start with https:// or http://, got \(operatorURL)")
+        }
         guard ListenAddress(parsing: listen) != nil else { throw ValidationError("--listen must be host:port, got \(listen)") }
         guard ListenAddress(parsing: adminListen) != nil else { throw ValidationError("--admin-listen must be host:port, got \(adminListen)") }
         guard TimeSpan(parsing: shutdownGrace) != nil else { throw ValidationError("--shutdown-grace must be a duration such as 25s") }
@@ -97,7 +113,7 @@ struct SidecarCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "llmesh.sidecar")
-        var settings = SidecarSettings(configPath: config)
+        var settings = SidecarSettings(configPath: config ?? "")
         // validate() has checked every value parsed below.
         settings.listen = ListenAddress(parsing: listen) ?? settings.listen
         settings.adminListen = ListenAddress(parsing: adminListen) ?? settings.adminListen
@@ -116,10 +132,13 @@ struct SidecarCommand: AsyncParsableCommand {
             workload.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
         settings.workload = workload
+        if let operatorURL {
+            settings.operatorSubscription = OperatorSubscription(url: operatorURL, namespace: workload.namespace, tokenFile: operatorTokenFile, caFile: operatorCAFile, cacheDirectory: snapshotCache)
+        }
         do {
             try await Sidecar(settings: settings, logger: logger).run()
         } catch let error as ConfigValidationError {
-            for problem in error.problems { FileHandle.standardError.write(Data("\(config): \(problem)\n".utf8)) }
+            for problem in error.problems { FileHandle.standardError.write(Data("\(config ?? "snapshot"): \(problem)\n".utf8)) }
             throw ExitCode(78)
         }
     }
