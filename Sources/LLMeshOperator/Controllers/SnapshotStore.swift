@@ -5,7 +5,17 @@ import LLMeshModel
 /// The latest policy snapshot of every namespace, with waiting for a newer one (the long-poll of the snapshot service).
 public actor SnapshotStore {
     private var snapshots: [String: PolicySnapshot] = [:]
-    private var waiters: [String: [(after: Int, continuation: CheckedContinuation<PolicySnapshot?, Never>, id: UInt64)]] = [:]
+    private struct Waiter {
+        var after: Int
+        var knownHash: String?
+        var continuation: CheckedContinuation<PolicySnapshot?, Never>
+        var id: UInt64
+
+        /// Whether `snapshot` is news to this waiter: a higher version, or different content than it holds.
+        func wants(_ snapshot: PolicySnapshot) -> Bool { SnapshotStore.isNews(snapshot, after: after, knownHash: knownHash) }
+    }
+
+    private var waiters: [String: [Waiter]] = [:]
     private var nextWaiterID: UInt64 = 0
 
     public init() {}
@@ -26,21 +36,25 @@ public actor SnapshotStore {
         let previous = snapshots[namespace]?.version ?? 0
         let snapshot = PolicySnapshot(namespace: namespace, version: max(sourceVersion, previous + 1), contentHash: hash, bundle: bundle, credentials: credentials)
         snapshots[namespace] = snapshot
-        let ready = waiters[namespace]?.filter { $0.after < snapshot.version } ?? []
-        waiters[namespace]?.removeAll { $0.after < snapshot.version }
+        let ready = waiters[namespace]?.filter { $0.wants(snapshot) } ?? []
+        waiters[namespace]?.removeAll { $0.wants(snapshot) }
         for waiter in ready { waiter.continuation.resume(returning: snapshot) }
         return snapshot
     }
 
-    /// A snapshot newer than `after`, at once when there is one, else when one arrives or `timeout` passes (`nil`).
-    public func waitForNewer(namespace: String, after: Int, timeout: Duration) async -> PolicySnapshot? {
-        if let current = snapshots[namespace], current.version > after { return current }
+    /// A snapshot newer than `after` (or, when the caller names the content hash it holds, one with other content),
+    /// at once when there is one, else when one arrives or `timeout` passes (`nil`).
+    ///
+    /// The hash makes the exchange safe across operator restarts and replicas, whose version numbers for the same
+    /// content may differ: a sidecar never waits on content it does not have.
+    public func waitForNewer(namespace: String, after: Int, knownHash: String? = nil, timeout: Duration) async -> PolicySnapshot? {
+        if let current = snapshots[namespace], Self.isNews(current, after: after, knownHash: knownHash) { return current }
         let id = nextWaiterID
         nextWaiterID += 1
         return await withTaskGroup(of: PolicySnapshot?.self) { group in
             group.addTask {
                 await withTaskCancellationHandler {
-                    await self.park(namespace: namespace, after: after, id: id)
+                    await self.park(namespace: namespace, after: after, knownHash: knownHash, id: id)
                 } onCancel: {
                     Task { await self.cancelWaiter(namespace: namespace, id: id) }
                 }
@@ -56,12 +70,13 @@ public actor SnapshotStore {
         }
     }
 
-    private func park(namespace: String, after: Int, id: UInt64) async -> PolicySnapshot? {
+    private func park(namespace: String, after: Int, knownHash: String?, id: UInt64) async -> PolicySnapshot? {
         await withCheckedContinuation { continuation in
-            if let current = snapshots[namespace], current.version > after {
+            let waiter = Waiter(after: after, knownHash: knownHash, continuation: continuation, id: id)
+            if let current = snapshots[namespace], waiter.wants(current) {
                 continuation.resume(returning: current)
             } else {
-                waiters[namespace, default: []].append((after, continuation, id))
+                waiters[namespace, default: []].append(waiter)
             }
         }
     }
@@ -70,6 +85,10 @@ public actor SnapshotStore {
         guard let index = waiters[namespace]?.firstIndex(where: { $0.id == id }) else { return }
         let waiter = waiters[namespace]?.remove(at: index)
         waiter?.continuation.resume(returning: nil)
+    }
+
+    static func isNews(_ snapshot: PolicySnapshot, after: Int, knownHash: String?) -> Bool {
+        snapshot.version > after || (knownHash != nil && knownHash != snapshot.contentHash)
     }
 
     /// Waiting long-polls, for metrics.

@@ -48,6 +48,11 @@ public struct SnapshotSubscriber: Service {
         }
     }
 
+    /// The content hash recorded in a snapshot policy's `source`.
+    static func hash(fromSource source: String) -> String {
+        String(source.split(separator: " ").last ?? "")
+    }
+
     static func apply(_ snapshot: PolicySnapshot, store: PolicyStore, credentials: CredentialStore) throws {
         let policy = try RuntimePolicy(bundle: snapshot.bundle, version: snapshot.version, source: "operator snapshot \(snapshot.contentHash)", standalone: false)
         credentials.setSnapshotKeys(snapshot.credentials)
@@ -61,10 +66,10 @@ public struct SnapshotSubscriber: Service {
 
     private func subscribe() async {
         var backoff = SubscriberBackoff(initial: subscription.retryInitial, maximum: subscription.retryMaximum)
-        var known = store.current.map { ($0.version, $0.source) }
+        var known = store.current.map { ($0.version, Self.hash(fromSource: $0.source)) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                if let snapshot = try await poll(after: known?.0) {
+                if let snapshot = try await poll(after: known?.0, hash: known?.1) {
                     do {
                         try Self.apply(snapshot, store: store, credentials: credentials)
                         known = (snapshot.version, snapshot.contentHash)
@@ -91,11 +96,12 @@ public struct SnapshotSubscriber: Service {
     }
 
     /// One long-poll: the newer snapshot, or `nil` when the operator held the request until its timeout.
-    private func poll(after version: Int?) async throws -> PolicySnapshot? {
+    private func poll(after version: Int?, hash: String?) async throws -> PolicySnapshot? {
         let token = try String(contentsOfFile: subscription.tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let seconds = Int(subscription.pollTimeout.components.seconds)
         var url = "\(subscription.url)/v1/snapshots/\(subscription.namespace)?timeoutSeconds=\(seconds)"
         if let version { url += "&after=\(version)" }
+        if let hash { url += "&hash=\(hash)" }
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
