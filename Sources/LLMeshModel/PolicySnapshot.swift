@@ -10,13 +10,16 @@ public struct PolicySnapshot: Sendable, Hashable, Codable {
     public var contentHash: String
     public var bundle: PolicyBundle
     public var credentials: [String: String]
+    /// Budgets spent across the whole fleet this period (`VirtualKey/NAME`, `LLMPolicy/NAME`): sidecars refuse them.
+    public var exhaustedBudgets: [String]
 
-    public init(namespace: String, version: Int, contentHash: String, bundle: PolicyBundle, credentials: [String: String]) {
+    public init(namespace: String, version: Int, contentHash: String, bundle: PolicyBundle, credentials: [String: String], exhaustedBudgets: [String] = []) {
         self.namespace = namespace
         self.version = version
         self.contentHash = contentHash
         self.bundle = bundle
         self.credentials = credentials
+        self.exhaustedBudgets = exhaustedBudgets
     }
 
     /// The `credentials` key of a Secret reference.

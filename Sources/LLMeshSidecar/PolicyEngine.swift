@@ -30,6 +30,10 @@ struct AdmissionGrant: Sendable {
     /// `key:<id>` or `workload:<namespace>/<serviceAccount>`, for logs.
     var caller: String
     var user: String?
+    /// The key and policies whose spend this request counts towards (`VirtualKey/NAME`, `LLMPolicy/NAME`).
+    var spendSubjects: [String] = []
+    /// The model asked for, for usage reports.
+    var model = ""
     var reservations: [Reservation] = []
     /// OpenAI-style `x-ratelimit-*` headers.
     var headers: [(String, String)] = []
@@ -55,10 +59,13 @@ public final class PolicyEngine: Sendable {
     let global: (any CounterStore)?
     let metrics: SidecarMetrics
     let logger: Logger
+    /// Cluster mode: where fleet-wide spend is reported.
+    let usageReporter: UsageReporter?
     /// Output tokens reserved when a request names no `max_tokens`.
     static let defaultOutputReservation = 1024
 
-    public init(workload: WorkloadIdentity, global: (any CounterStore)?, metrics: SidecarMetrics, logger: Logger, local: LocalCounterStore = LocalCounterStore()) {
+    public init(workload: WorkloadIdentity, global: (any CounterStore)?, metrics: SidecarMetrics, logger: Logger, local: LocalCounterStore = LocalCounterStore(), usageReporter: UsageReporter? = nil) {
+        self.usageReporter = usageReporter
         self.workload = workload
         self.global = global
         self.metrics = metrics
@@ -93,6 +100,13 @@ public final class PolicyEngine: Sendable {
         }
         let user = request.headers.first(name: "x-llmesh-user").flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 }
         var grant = AdmissionGrant(caller: key.map { "key:\($0.id)" } ?? "workload:\(workload.namespace)/\(workload.serviceAccount)", user: user)
+
+        // Fleet-wide budgets the operator reports spent refuse at once, before any local accounting.
+        grant.model = request.inspected.model
+        grant.spendSubjects = (key.map { ["VirtualKey/\($0.name)"] } ?? []) + applicable.map { "LLMPolicy/\($0.name)" }
+        if let spent = grant.spendSubjects.first(where: { policy.exhaustedBudgets.contains($0) }) {
+            throw AdmissionRefusal(error: SidecarError(.budgetExceeded, "The budget of \(spent) is spent for this period across all pods.", retryAfterSeconds: 60))
+        }
 
         // Model access: the requested name and the route's own name both count, globs allowed.
         let names = [request.inspected.model, request.route.spec.match.model]
@@ -134,6 +148,7 @@ public final class PolicyEngine: Sendable {
 
     /// Settles a grant with what the request really used; unknown usage keeps the reservation.
     func settle(_ grant: AdmissionGrant, usage: TokenUsage?, costUSD: Double) async {
+        usageReporter?.record(subjects: grant.spendSubjects, model: grant.model, usage: usage, costUSD: costUSD)
         guard !grant.reservations.isEmpty else { return }
         var localAdjustments: [(key: String, delta: Int64, ttlSeconds: Int)] = []
         var globalAdjustments: [(key: String, delta: Int64, ttlSeconds: Int)] = []

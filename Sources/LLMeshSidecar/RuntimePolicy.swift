@@ -44,6 +44,8 @@ public struct RuntimePolicy: Sendable {
     public let keysByHash: [String: ResolvedVirtualKey]
     /// Policies in file order.
     public let policies: [CompiledPolicy]
+    /// Budgets the operator reports spent across the fleet (`VirtualKey/NAME`, `LLMPolicy/NAME`).
+    public var exhaustedBudgets: Set<String> = []
 
     /// Compiles `bundle`, or throws the problems that keep a sidecar from serving it.
     public init(bundle: PolicyBundle, version: Int, source: String, standalone: Bool) throws(ConfigValidationError) {

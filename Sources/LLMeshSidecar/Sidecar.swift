@@ -38,7 +38,10 @@ public struct Sidecar: Sendable {
         let accessLog = AccessLog(enabled: settings.accessLog)
         let health = BackendHealth()
         let globalStore = settings.globalStore.map { RedisCounterStore(client: RESPClient(host: $0.host, port: $0.port, group: eventLoopGroup)) }
-        let policyEngine = PolicyEngine(workload: settings.workload, global: globalStore, metrics: metrics, logger: logger)
+        let usageReporter = try settings.operatorSubscription.map { subscription in
+            try UsageReporter(subscription: subscription, sidecarID: settings.sidecarID, eventLoopGroup: eventLoopGroup, logger: logger)
+        }
+        let policyEngine = PolicyEngine(workload: settings.workload, global: globalStore, metrics: metrics, logger: logger, usageReporter: usageReporter)
 
         let appServer = HTTPServer(
             name: "app",
@@ -66,12 +69,9 @@ public struct Sidecar: Sendable {
         }
 
         // Services shut down in reverse order: the app listener drains first, the admin listener (probes) last.
+        let serviceList: [any Service] = [adminServer, policySource] + (usageReporter.map { [$0] } ?? []) + [appServer]
         var configuration = ServiceGroupConfiguration(
-            services: [
-                .init(service: adminServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: policySource, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: appServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            services: serviceList.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -1,3 +1,4 @@
+import Foundation
 import LLMeshModel
 
 /// A host and port to listen on.
@@ -54,6 +55,8 @@ public struct SidecarSettings: Sendable {
     public var globalStore: ListenAddress?
     /// Cluster mode: policy comes from the operator's snapshot service instead of `configPath`.
     public var operatorSubscription: OperatorSubscription?
+    /// Identifies this sidecar process in usage batches: the pod name and a random suffix, new at every start.
+    public var sidecarID = "\(ProcessInfo.processInfo.environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName)-\(UInt32.random(in: 0...UInt32.max))"
 
     public init(configPath: String) {
         self.configPath = configPath

@@ -54,7 +54,8 @@ public struct SnapshotSubscriber: Service {
     }
 
     static func apply(_ snapshot: PolicySnapshot, store: PolicyStore, credentials: CredentialStore) throws {
-        let policy = try RuntimePolicy(bundle: snapshot.bundle, version: snapshot.version, source: "operator snapshot \(snapshot.contentHash)", standalone: false)
+        var policy = try RuntimePolicy(bundle: snapshot.bundle, version: snapshot.version, source: "operator snapshot \(snapshot.contentHash)", standalone: false)
+        policy.exhaustedBudgets = Set(snapshot.exhaustedBudgets)
         credentials.setSnapshotKeys(snapshot.credentials)
         store.apply(policy)
     }
