@@ -50,12 +50,31 @@ struct OperatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-listen"), help: "Admin listener (/healthz, /readyz, /metrics), host:port.")
     var adminListen = "0.0.0.0:8080"
 
+    @Option(name: .customLong("https-listen"), help: "Snapshot service and webhooks listener, host:port.")
+    var httpsListen = "0.0.0.0:8443"
+
+    @Option(name: .customLong("tls-cert-file"), help: "PEM certificate chain of the HTTPS listener (re-read when it changes).")
+    var tlsCertFile: String?
+
+    @Option(name: .customLong("tls-key-file"), help: "PEM private key of the HTTPS listener.")
+    var tlsKeyFile: String?
+
+    @Flag(name: .customLong("plain-http"), help: "Serve the snapshot service without TLS. For tests only: snapshots carry provider API keys.")
+    var plainHTTP = false
+
+    @Option(name: .customLong("usage-flush-interval"), help: "Seconds between the leader's writes of usage to status.")
+    var usageFlushInterval = 1.0
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
     func validate() throws {
         if let problem = timing.problem { throw ValidationError(problem) }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard plainHTTP || (tlsCertFile != nil && tlsKeyFile != nil) else {
+            throw ValidationError("give --tls-cert-file and --tls-key-file (or --plain-http for tests)")
+        }
+        guard ListenAddress(parsing: httpsListen) != nil else { throw ValidationError("--https-listen must be host:port, got \(httpsListen)") }
     }
 
     private var timing: LeaderElectionTiming {
@@ -69,7 +88,24 @@ struct OperatorCommand: AsyncParsableCommand {
         let client = try KubeClient(config: config, logger: logger)
         let identity = identity ?? ProcessInfo.processInfo.environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName
         let election = leaderElect ? LeaderElectionSettings(leaseName: leaseName, leaseNamespace: leaseNamespace ?? config.namespace, identity: identity, timing: timing) : nil
-        let controller = OperatorController(client: client, settings: ControllerSettings(namespace: watchNamespace, workers: workers, leaderElection: election), logger: logger)
+        let controller = OperatorController(client: client, settings: ControllerSettings(namespace: watchNamespace, workers: workers, leaderElection: election, usageFlushInterval: .milliseconds(Int(usageFlushInterval * 1000))), logger: logger)
+        let authenticator = TokenAuthenticator(client: client)
+        let metrics = controller.metrics
+        let snapshots = controller.snapshots
+        let snapshotService = SnapshotService(store: snapshots, authenticator: authenticator) { namespace, _ in
+            Task { if let age = await snapshots.age(of: namespace), age < .seconds(30) { metrics.recordPushLatency(age) } }
+        }
+        let usageService = UsageService(intake: controller.usage, authenticator: authenticator, isLeader: { controller.isLeader })
+        let tls = try tlsCertFile.flatMap { certificate in try tlsKeyFile.map { try ReloadingTLSContext(certificateFile: certificate, keyFile: $0) } }
+        guard let serviceAddress = ListenAddress(parsing: httpsListen) else { throw ValidationError("--https-listen must be host:port") }
+        let services = try await OperatorHTTPServer.start(
+            host: serviceAddress.host, port: serviceAddress.port,
+            routes: [
+                .init(prefix: SnapshotService.pathPrefix, handler: snapshotService.handle),
+                .init(prefix: UsageService.path, handler: usageService.handle),
+            ],
+            tls: tls.map { context in { context.current() } }
+        )
         guard let address = ListenAddress(parsing: adminListen) else { throw ValidationError("--admin-listen must be host:port, got \(adminListen)") }
         let (host, port) = (address.host, address.port)
         let admin = try await OperatorAdminServer.start(host: host, port: port) { method, path in
@@ -81,9 +117,10 @@ struct OperatorCommand: AsyncParsableCommand {
             default: return (.notFound, "text/plain", Array("not found\n".utf8))
             }
         }
-        logger.info("operator started", metadata: ["server": "\(config.server)", "admin": "\(host):\(admin.port)", "leaderElection": "\(leaderElect)", "identity": "\(identity)"])
+        logger.info("operator started", metadata: ["server": "\(config.server)", "admin": "\(host):\(admin.port)", "services": "\(serviceAddress.host):\(services.port)", "tls": "\(tls != nil)", "leaderElection": "\(leaderElect)", "identity": "\(identity)"])
         let group = ServiceGroup(configuration: .init(services: [.init(service: ControllerService(controller: controller))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await services.close()
         await admin.close()
         try await client.shutdown()
         logger.info("operator stopped")

@@ -9,6 +9,7 @@ enum CRDCatalog {
     private static let spend = OpenAPISchema.Property(name: "spend", schema: .number(minimum: 0))
     private static let periodStart = OpenAPISchema.Property(name: "periodStart", schema: .string(format: "date-time"))
     private static let budgetExhausted = OpenAPISchema.Property(name: "budgetExhausted", schema: .boolean)
+    private static let usageSequences = OpenAPISchema.Property(name: "usageSequences", schema: .stringMap)
 
     /// Exactly one of the named optional fields is set.
     private static func exactlyOne(_ fields: [String], message: String) -> Rule {
@@ -62,7 +63,7 @@ enum CRDCatalog {
                 Column(name: "Disabled", type: "boolean", jsonPath: ".spec.disabled", description: "Whether the key is switched off", priority: 1),
                 reason, age,
             ],
-            extraStatus: [spend, periodStart, budgetExhausted, .init(name: "lastUsed", schema: .string(format: "date-time"))],
+            extraStatus: [spend, periodStart, budgetExhausted, .init(name: "lastUsed", schema: .string(format: "date-time")), usageSequences],
             rules: [
                 "": [exactlyOne(["secretRef", "keyHash", "keyFile"], message: "set exactly one of secretRef, keyHash or keyFile")],
             ]
@@ -76,7 +77,7 @@ enum CRDCatalog {
                 Column(name: "Budget", type: "number", jsonPath: ".spec.budget.usd", description: "USD allowed per period"),
                 reason, age,
             ],
-            extraStatus: [spend, periodStart, budgetExhausted],
+            extraStatus: [spend, periodStart, budgetExhausted, .init(name: "lastUsed", schema: .string(format: "date-time")), usageSequences],
             rules: [:]
         ),
     ]

@@ -119,6 +119,7 @@ enum FieldDescriptions {
         "spend": "USD spent in the current budget period, summed over every sidecar.",
         "periodStart": "Start of the current budget period.",
         "budgetExhausted": "Whether spend has reached the budget; sidecars then refuse requests until the period ends.",
-        "lastUsed": "Last time a sidecar reported use of the key.",
+        "lastUsed": "Last time a sidecar reported use.",
+        "usageSequences": "Per sidecar, the last usage batch applied (sequence@unix-seconds), so a retried batch is never counted twice.",
     ]
 }

@@ -45,6 +45,8 @@ public struct NamespaceCompilation: Sendable {
     public var entries: [Entry]
     public var bundle: PolicyBundle
     public var credentials: [String: String]
+    /// `Kind/name` of ready keys and policies whose fleet-wide spend reached their budget this period.
+    public var exhaustedBudgets: [String]
     /// Names of Secrets the namespace's resources refer to (a change to one of them recompiles the namespace).
     public var referencedSecrets: Set<String>
 }
@@ -53,8 +55,8 @@ public struct NamespaceCompilation: Sendable {
 ///
 /// Pure: no I/O, so it is tested without an API server and its cost is the operator's reconcile cost.
 public enum NamespaceCompiler {
-    public static func compile(_ inputs: NamespaceInputs) -> NamespaceCompilation {
-        var compiler = Run(inputs: inputs)
+    public static func compile(_ inputs: NamespaceInputs, now: Date = Date()) -> NamespaceCompilation {
+        var compiler = Run(inputs: inputs, now: now)
         return compiler.compile()
     }
 
@@ -64,10 +66,21 @@ public enum NamespaceCompiler {
         var bundle = PolicyBundle()
         var credentials: [String: String] = [:]
         var referencedSecrets: Set<String> = []
+        var exhaustedBudgets: [String] = []
         let loader = ConfigFileLoader(maximumBytes: 1024 * 1024)
+        let now: Date
 
-        init(inputs: NamespaceInputs) {
+        init(inputs: NamespaceInputs, now: Date) {
             self.inputs = inputs
+            self.now = now
+        }
+
+        /// Records `object` as exhausted when its status says so for the budget period in force.
+        mutating func noteExhaustion(_ object: KubeObject, kind: String) {
+            guard object.status?["budgetExhausted"]?.boolValue == true, let period = BudgetPeriods.period(of: object, now: now),
+                object.status?["periodStart"]?.stringValue == period.start, (object.status?["spend"]?.doubleValue ?? 0) >= period.usd
+            else { return }
+            exhaustedBudgets.append("\(kind)/\(object.name)")
         }
 
         mutating func compile() -> NamespaceCompilation {
@@ -144,7 +157,10 @@ public enum NamespaceCompiler {
                 }
                 if key != nil && resolved == nil { resolved = Condition(.resolvedRefs, true, reason: "ResolvedRefs", message: "Every reference resolves") }
                 let status = finish(object, problems: problems, resolved: resolved)
-                if status.isReady, let key { self.bundle.virtualKeys.append(key) }
+                if status.isReady, let key {
+                    self.bundle.virtualKeys.append(key)
+                    noteExhaustion(object, kind: "VirtualKey")
+                }
                 entries.append(.init(type: .virtualKeys, object: object, status: status))
             }
 
@@ -152,10 +168,13 @@ public enum NamespaceCompiler {
                 let (bundle, problems) = read(object)
                 let resolved = bundle.policies.isEmpty ? nil : Condition(.resolvedRefs, true, reason: "ResolvedRefs", message: "The policy refers to nothing else")
                 let status = finish(object, problems: problems, resolved: resolved)
-                if status.isReady, let policy = bundle.policies.first { self.bundle.policies.append(policy) }
+                if status.isReady, let policy = bundle.policies.first {
+                    self.bundle.policies.append(policy)
+                    noteExhaustion(object, kind: "LLMPolicy")
+                }
                 entries.append(.init(type: .llmPolicies, object: object, status: status))
             }
-            return NamespaceCompilation(entries: entries, bundle: bundle, credentials: credentials, referencedSecrets: referencedSecrets)
+            return NamespaceCompilation(entries: entries, bundle: bundle, credentials: credentials, exhaustedBudgets: exhaustedBudgets.sorted(), referencedSecrets: referencedSecrets)
         }
 
         /// Reads the object with the same code as the standalone file, after dropping server-managed metadata.

@@ -11,11 +11,14 @@ public struct ControllerSettings: Sendable {
     public var workers: Int
     /// Leader election; `nil` makes this replica write status unconditionally (single replica).
     public var leaderElection: LeaderElectionSettings?
+    /// How often the leader writes usage batches to status.
+    public var usageFlushInterval: Duration
 
-    public init(namespace: String? = nil, workers: Int = 2, leaderElection: LeaderElectionSettings? = nil) {
+    public init(namespace: String? = nil, workers: Int = 2, leaderElection: LeaderElectionSettings? = nil, usageFlushInterval: Duration = .seconds(1)) {
         self.namespace = namespace
         self.workers = workers
         self.leaderElection = leaderElection
+        self.usageFlushInterval = usageFlushInterval
     }
 }
 
@@ -42,6 +45,8 @@ public final class OperatorController: Sendable {
     private let logger: Logger
     public let metrics: OperatorMetrics
     public let snapshots: SnapshotStore
+    /// Usage batches from sidecars, written by the leader.
+    public let usage: UsageIntake
     private let queue = WorkQueue<String>()
     private let informers: [ResourceType: Informer]
     private let elector: LeaderElector?
@@ -66,9 +71,11 @@ public final class OperatorController: Sendable {
             informers[type] = Informer(client: client, type: type, namespace: settings.namespace, logger: logger)
         }
         self.informers = informers
-        self.elector = settings.leaderElection.map {
+        let elector = settings.leaderElection.map {
             LeaderElector(client: client, leaseName: $0.leaseName, namespace: $0.leaseNamespace, identity: $0.identity, timing: $0.timing, logger: logger)
         }
+        self.elector = elector
+        self.usage = UsageIntake(client: client, isLeader: { elector?.isLeader ?? true }, logger: logger)
     }
 
     /// Whether status writes are allowed now.
@@ -101,6 +108,7 @@ public final class OperatorController: Sendable {
             for _ in 0..<max(1, settings.workers) {
                 group.addTask { await self.work() }
             }
+            group.addTask { await self.housekeeping() }
             group.addTask {
                 // Keeps the work queue open until the group is cancelled, then lets the workers finish.
                 while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
@@ -108,6 +116,24 @@ public final class OperatorController: Sendable {
             }
             await group.waitForAll()
         }
+    }
+
+    /// Writes usage every second and recompiles every namespace every five minutes (budget periods roll over
+    /// without any object changing).
+    private func housekeeping() async {
+        var tick = 0
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: settings.usageFlushInterval) } catch { break }
+            let before = await usage.appliedBatches
+            await usage.flush()
+            let written = await usage.appliedBatches - before
+            if written > 0 { metrics.usageBatches.increment(by: Int64(written)) }
+            metrics.usageLag.set(await usage.lastLagSeconds)
+            metrics.connectedSidecars.set(Double(await snapshots.waiterCount))
+            tick += 1
+            if tick % 300 == 0 { await enqueueAllNamespaces() }
+        }
+        await usage.flush()
     }
 
     private func observe(_ change: InformerChange, of type: ResourceType) async {
@@ -163,8 +189,9 @@ public final class OperatorController: Sendable {
             state.referencedSecrets[namespace] = compilation.referencedSecrets
             return state.sourceVersions[namespace] ?? 0
         }
-        let snapshot = await snapshots.update(namespace: namespace, bundle: compilation.bundle, credentials: compilation.credentials, sourceVersion: sourceVersion)
+        let snapshot = await snapshots.update(namespace: namespace, bundle: compilation.bundle, credentials: compilation.credentials, exhaustedBudgets: compilation.exhaustedBudgets, sourceVersion: sourceVersion)
         metrics.namespaces.set(Double(await snapshots.namespaces.count))
+        metrics.snapshotVersion(namespace: namespace).set(Double(snapshot.version))
         guard isLeader else { return }
         var firstError: (any Error)?
         for entry in compilation.entries {

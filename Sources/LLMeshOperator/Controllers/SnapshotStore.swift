@@ -16,6 +16,7 @@ public actor SnapshotStore {
     }
 
     private var waiters: [String: [Waiter]] = [:]
+    private var updatedAt: [String: ContinuousClock.Instant] = [:]
     private var nextWaiterID: UInt64 = 0
 
     public init() {}
@@ -30,12 +31,13 @@ public actor SnapshotStore {
     /// `sourceVersion` (the newest API resourceVersion seen for the namespace), so replicas that see the same
     /// changes hand out comparable versions.
     @discardableResult
-    public func update(namespace: String, bundle: PolicyBundle, credentials: [String: String], sourceVersion: Int) -> PolicySnapshot {
-        let hash = Self.contentHash(bundle: bundle, credentials: credentials)
+    public func update(namespace: String, bundle: PolicyBundle, credentials: [String: String], exhaustedBudgets: [String] = [], sourceVersion: Int) -> PolicySnapshot {
+        let hash = Self.contentHash(bundle: bundle, credentials: credentials, exhaustedBudgets: exhaustedBudgets)
         if let current = snapshots[namespace], current.contentHash == hash { return current }
         let previous = snapshots[namespace]?.version ?? 0
-        let snapshot = PolicySnapshot(namespace: namespace, version: max(sourceVersion, previous + 1), contentHash: hash, bundle: bundle, credentials: credentials)
+        let snapshot = PolicySnapshot(namespace: namespace, version: max(sourceVersion, previous + 1), contentHash: hash, bundle: bundle, credentials: credentials, exhaustedBudgets: exhaustedBudgets)
         snapshots[namespace] = snapshot
+        updatedAt[namespace] = .now
         let ready = waiters[namespace]?.filter { $0.wants(snapshot) } ?? []
         waiters[namespace]?.removeAll { $0.wants(snapshot) }
         for waiter in ready { waiter.continuation.resume(returning: snapshot) }
@@ -91,17 +93,23 @@ public actor SnapshotStore {
         snapshot.version > after || (knownHash != nil && knownHash != snapshot.contentHash)
     }
 
+    /// Time since `namespace`'s snapshot last changed: for a long-poll woken by the change, its push latency.
+    public func age(of namespace: String) -> Duration? {
+        updatedAt[namespace].map { $0.duration(to: .now) }
+    }
+
     /// Waiting long-polls, for metrics.
     public var waiterCount: Int { waiters.values.reduce(0) { $0 + $1.count } }
 
-    static func contentHash(bundle: PolicyBundle, credentials: [String: String]) -> String {
+    static func contentHash(bundle: PolicyBundle, credentials: [String: String], exhaustedBudgets: [String] = []) -> String {
         struct Content: Encodable {
             var bundle: PolicyBundle
             var credentials: [String: String]
+            var exhaustedBudgets: [String]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(Content(bundle: bundle, credentials: credentials))) ?? Data()
+        let data = (try? encoder.encode(Content(bundle: bundle, credentials: credentials, exhaustedBudgets: exhaustedBudgets))) ?? Data()
         return "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 }
