@@ -96,15 +96,16 @@ struct OperatorCommand: AsyncParsableCommand {
             Task { if let age = await snapshots.age(of: namespace), age < .seconds(30) { metrics.recordPushLatency(age) } }
         }
         let usageService = UsageService(intake: controller.usage, authenticator: authenticator, isLeader: { controller.isLeader })
-        let tls = try tlsCertFile.flatMap { certificate in try tlsKeyFile.map { try ReloadingTLSContext(certificateFile: certificate, keyFile: $0) } }
+        var tls: ReloadingTLSContext?
+        if let tlsCertFile, let tlsKeyFile { tls = try ReloadingTLSContext(certificateFile: tlsCertFile, keyFile: tlsKeyFile) }
         guard let serviceAddress = ListenAddress(parsing: httpsListen) else { throw ValidationError("--https-listen must be host:port") }
         let services = try await OperatorHTTPServer.start(
             host: serviceAddress.host, port: serviceAddress.port,
             routes: [
-                .init(prefix: SnapshotService.pathPrefix, handler: snapshotService.handle),
-                .init(prefix: UsageService.path, handler: usageService.handle),
+                .init(prefix: SnapshotService.pathPrefix) { await snapshotService.handle($0) },
+                .init(prefix: UsageService.path) { await usageService.handle($0) },
             ],
-            tls: tls.map { context in { context.current() } }
+            tls: tls
         )
         guard let address = ListenAddress(parsing: adminListen) else { throw ValidationError("--admin-listen must be host:port, got \(adminListen)") }
         let (host, port) = (address.host, address.port)

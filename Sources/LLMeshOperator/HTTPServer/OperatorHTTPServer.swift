@@ -25,7 +25,7 @@ public final class OperatorHTTPServer: Sendable {
     }
 
     /// Binds `host:port` (0 picks a free port) and serves `routes`.
-    public static func start(host: String, port: Int, routes: [Route], tls: (@Sendable () -> NIOSSLContext?)? = nil, maximumBodyBytes: Int = 4 * 1024 * 1024) async throws -> OperatorHTTPServer {
+    public static func start(host: String, port: Int, routes: [Route], tlsProvider tls: (@Sendable () -> NIOSSLContext?)?, maximumBodyBytes: Int = 4 * 1024 * 1024) async throws -> OperatorHTTPServer {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -44,6 +44,12 @@ public final class OperatorHTTPServer: Sendable {
             }
             .bind(host: host, port: port).get()
         return OperatorHTTPServer(channel: channel)
+    }
+
+    /// Binds `host:port` and serves `routes`, over TLS from `tls` when given.
+    public static func start(host: String, port: Int, routes: [Route], tls: ReloadingTLSContext?) async throws -> OperatorHTTPServer {
+        let provider: (@Sendable () -> NIOSSLContext?)? = tls.map { context in { context.current() } }
+        return try await start(host: host, port: port, routes: routes, tlsProvider: provider)
     }
 
     public var port: Int { channel.localAddress?.port ?? 0 }
