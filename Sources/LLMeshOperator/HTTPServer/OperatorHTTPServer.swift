@@ -48,7 +48,8 @@ public final class OperatorHTTPServer: Sendable {
 
     /// Binds `host:port` and serves `routes`, over TLS from `tls` when given.
     public static func start(host: String, port: Int, routes: [Route], tls: ReloadingTLSContext?) async throws -> OperatorHTTPServer {
-        let provider: (@Sendable () -> NIOSSLContext?)? = tls.map { context in { context.current() } }
+        var provider: (@Sendable () -> NIOSSLContext?)?
+        if let tls { provider = { tls.current() } }
         return try await start(host: host, port: port, routes: routes, tlsProvider: provider)
     }
 
