@@ -120,6 +120,8 @@ let package = Package(
         .target(
             name: "LLMeshKubeTestSupport",
             dependencies: [
+                "LLMeshKube",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -127,6 +129,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Runs the in-process API server as a process for end-to-end tests with kubectl (built, never shipped).
+        .executableTarget(name: "llmesh-test-apiserver", dependencies: ["LLMeshKubeTestSupport"]),
         .testTarget(name: "LLMeshModelTests", dependencies: ["LLMeshModel"]),
         .testTarget(name: "LLMeshKubeTests", dependencies: ["LLMeshKube", "LLMeshKubeTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "LLMeshOperatorTests", dependencies: ["LLMeshOperator", "LLMeshKube", "LLMeshKubeTestSupport", "LLMeshModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),

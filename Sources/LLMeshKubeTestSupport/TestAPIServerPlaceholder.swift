@@ -1,2 +1,0 @@
-/// Placeholder until the in-process API server lands.
-enum TestAPIServerPlaceholder {}
