@@ -132,7 +132,7 @@ let package = Package(
         /// Runs the in-process API server as a process for end-to-end tests with kubectl (built, never shipped).
         .executableTarget(name: "llmesh-test-apiserver", dependencies: ["LLMeshKubeTestSupport"]),
         .testTarget(name: "LLMeshModelTests", dependencies: ["LLMeshModel"]),
-        .testTarget(name: "LLMeshKubeTests", dependencies: ["LLMeshKube", "LLMeshKubeTestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "LLMeshKubeTests", dependencies: ["LLMeshKube", "LLMeshKubeTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LLMeshOperatorTests", dependencies: ["LLMeshOperator", "LLMeshKube", "LLMeshKubeTestSupport", "LLMeshModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LLMeshCredentialsTests", dependencies: ["LLMeshCredentials"]),
         .testTarget(name: "LLMeshLimitsTests", dependencies: ["LLMeshLimits", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),

@@ -49,7 +49,7 @@ public final class LeaderElector: Sendable {
     /// Whether this replica holds the lease now.
     public var isLeader: Bool { leading.withLockedValue { $0 } }
 
-    private struct Observation {
+    private struct Observation: Sendable {
         var holder: String
         var renewTime: String
         var seenAt: ContinuousClock.Instant
@@ -61,7 +61,18 @@ public final class LeaderElector: Sendable {
         var observation: Observation?
         var lastRenewal: ContinuousClock.Instant?
         while !Task.isCancelled {
-            let succeeded = await tryAcquireOrRenew(&observation)
+            // An attempt never runs past the point where a leader must give up: a hung API server must not keep a
+            // replica believing it leads.
+            var budget = timing.leaseDuration
+            if isLeader, let lastRenewal { budget = max(.milliseconds(50), timing.renewDeadline - lastRenewal.duration(to: .now)) }
+            let previous = observation
+            let outcome = await Self.withDeadline(budget) { [self] in
+                var local = previous
+                let succeeded = await tryAcquireOrRenew(&local)
+                return (succeeded, local)
+            }
+            let succeeded = outcome?.0 ?? false
+            if let outcome { observation = outcome.1 }
             let now = ContinuousClock.now
             if succeeded {
                 lastRenewal = now
@@ -82,6 +93,20 @@ public final class LeaderElector: Sendable {
             leading.withLockedValue { $0 = false }
             await onChange(false)
             await release()
+        }
+    }
+
+    /// The result of `operation`, or `nil` when it did not finish within `limit` (it is then cancelled).
+    static func withDeadline<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async -> T) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await operation() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 

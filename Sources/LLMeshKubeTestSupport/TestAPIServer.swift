@@ -30,21 +30,25 @@ public final class TestAPIServer: Sendable {
     let store: APIStore
     private let channel: any Channel
     private let ticker: Task<Void, Never>
+    private let connections: ConnectionSet
 
-    private init(store: APIStore, channel: any Channel, ticker: Task<Void, Never>) {
+    private init(store: APIStore, channel: any Channel, ticker: Task<Void, Never>, connections: ConnectionSet) {
         self.store = store
         self.channel = channel
         self.ticker = ticker
+        self.connections = connections
     }
 
     /// Starts a server on `options.host:options.port` (0 picks a free port).
     public static func start(options: Options = Options()) async throws -> TestAPIServer {
         let store = APIStore(historyLimit: options.historyLimit)
         let maximum = options.maximumBodyBytes
+        let connections = ConnectionSet()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelInitializer { channel in
+                connections.insert(channel)
                 do {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(APIHTTPHandler(store: store, maximumBodyBytes: maximum))
@@ -62,7 +66,7 @@ public final class TestAPIServer: Sendable {
                 await store.tick()
             }
         }
-        return TestAPIServer(store: store, channel: channel, ticker: ticker)
+        return TestAPIServer(store: store, channel: channel, ticker: ticker, connections: connections)
     }
 
     public var port: Int { channel.localAddress?.port ?? 0 }
@@ -117,8 +121,25 @@ public final class TestAPIServer: Sendable {
     /// The current resourceVersion.
     public var resourceVersion: Int { get async { await store.revision } }
 
+    /// Stops listening and closes every open connection, as a server that goes away does.
     public func shutdown() async {
         ticker.cancel()
         try? await channel.close()
+        await connections.closeAll()
+    }
+}
+
+/// The open connections of a server, so that shutting down drops them too.
+final class ConnectionSet: Sendable {
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+
+    func insert(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        channels.withLockedValue { $0[id] = channel }
+        channel.closeFuture.whenComplete { [weak self] _ in self?.channels.withLockedValue { _ = $0.removeValue(forKey: id) } }
+    }
+
+    func closeAll() async {
+        for channel in channels.withLockedValue({ Array($0.values) }) { try? await channel.close() }
     }
 }
