@@ -58,7 +58,14 @@ public final class TokenAuthenticator: Sendable {
         let outcome: Result<SidecarIdentity, AuthenticationFailure>
         do {
             let result = try await review(token, [Self.audience])
-            outcome = Self.judge(result)
+            if result.authenticated {
+                outcome = Self.judge(result)
+            } else if try await review(token, []).authenticated {
+                // A valid token, issued for another audience (the API server's own, for example).
+                outcome = .failure(AuthenticationFailure(status: 403, message: "token is not issued for audience \(Self.audience)"))
+            } else {
+                outcome = Self.judge(result)
+            }
         } catch {
             // The API server could not answer: not the caller's fault, and not cached.
             return .failure(AuthenticationFailure(status: 503, message: "token review unavailable: \(error)"))
