@@ -85,7 +85,9 @@ public struct Sidecar: Sendable {
         } catch {
             logger.warning("shutdown did not finish cleanly", metadata: ["error": "\(error)"])
         }
+        logger.debug("closing upstream pools")
         await upstreams.shutdown()
+        logger.debug("stopping event loops")
         try? await eventLoopGroup.shutdownGracefully()
         logger.info("sidecar stopped")
     }

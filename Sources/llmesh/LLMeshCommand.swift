@@ -37,6 +37,9 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(name: .customLong("operator-ca-file"), help: "Cluster mode: PEM of the CA of the operator's certificate (default: system roots).")
     var operatorCAFile: String?
 
+    @Option(name: .customLong("operator-backoff-max"), help: "Cluster mode: longest wait between reconnection attempts (full jitter).")
+    var operatorBackoffMax = "30s"
+
     @Option(name: .customLong("snapshot-cache"), help: "Cluster mode: directory for the last good snapshot (an emptyDir), served at start when the operator is down.")
     var snapshotCache: String?
 
@@ -81,6 +84,7 @@ struct SidecarCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (config == nil) != (operatorURL == nil) else { throw ValidationError("give exactly one of --config FILE (standalone) or --operator-url URL (cluster mode)") }
+        guard let backoff = TimeSpan(parsing: operatorBackoffMax), backoff.milliseconds >= 100 else { throw ValidationError("--operator-backoff-max must be a duration of at least 100ms") }
         if let operatorURL, !(operatorURL.hasPrefix("https://") || operatorURL.hasPrefix("http://")) {
             throw ValidationError("--operator-url must start with https:// or http://, got \(operatorURL)")
         }
@@ -133,7 +137,9 @@ struct SidecarCommand: AsyncParsableCommand {
         }
         settings.workload = workload
         if let operatorURL {
-            settings.operatorSubscription = OperatorSubscription(url: operatorURL, namespace: workload.namespace, tokenFile: operatorTokenFile, caFile: operatorCAFile, cacheDirectory: snapshotCache)
+            var subscription = OperatorSubscription(url: operatorURL, namespace: workload.namespace, tokenFile: operatorTokenFile, caFile: operatorCAFile, cacheDirectory: snapshotCache)
+            subscription.retryMaximum = TimeSpan(parsing: operatorBackoffMax)?.duration ?? subscription.retryMaximum
+            settings.operatorSubscription = subscription
         }
         do {
             try await Sidecar(settings: settings, logger: logger).run()

@@ -162,7 +162,7 @@ class ClusterSidecar(Sidecar):
         self.cache.mkdir(exist_ok=True)
         self.args = [BINARY, "sidecar", "--operator-url", operator_url, "--operator-token-file", str(self.token_file),
                      "--operator-ca-file", str(certificates.ca_file), "--snapshot-cache", str(self.cache),
-                     "--workload-namespace", namespace, "--workload-service-account", service_account,
+                     "--workload-namespace", namespace, "--workload-service-account", service_account, "--operator-backoff-max", "2s",
                      "--listen", f"127.0.0.1:{self.port}", "--admin-listen", f"127.0.0.1:{self.admin_port}", *extra_args]
 
     def models(self):

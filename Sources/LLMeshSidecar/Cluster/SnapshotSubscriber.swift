@@ -61,7 +61,8 @@ public struct SnapshotSubscriber: Service {
     }
 
     public func run() async throws {
-        await subscribe()
+        // Graceful shutdown cancels the subscription at once, whatever request is pending: the policy in force stays.
+        try? await cancelWhenGracefulShutdown { await subscribe() }
         try? await http.shutdown()
     }
 
@@ -106,10 +107,7 @@ public struct SnapshotSubscriber: Service {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
-        let prepared = request
-        let response = try await cancelWhenGracefulShutdown {
-            try await http.execute(prepared, timeout: .seconds(Int64(seconds) + 15))
-        }
+        let response = try await http.execute(request, timeout: .seconds(Int64(seconds) + 15))
         let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
         switch response.status.code {
         case 200:

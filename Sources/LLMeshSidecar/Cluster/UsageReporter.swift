@@ -76,9 +76,11 @@ public final class UsageReporter: Service, Sendable {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            await flush()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: self.interval)
+                await self.flush()
+            }
         }
         // One last attempt on the way out, so a drained pod's final usage is not lost.
         await flush()
