@@ -1,0 +1,172 @@
+"""Operator scale benchmark (not a test): 10,000 llmesh resources on the simulated API server and 1,000 simulated
+sidecars long-polling the operator's snapshot service.
+
+    Benchmarks/operator/run.sh            # builds, then runs this with the end-to-end venv
+
+Reports: time for the operator to reconcile everything from a cold start (full resync) and its throughput, operator
+memory (VmRSS) idle and under the sidecars, and the time from a policy change (the API write) until each waiting
+sidecar received the new snapshot, as p50/p99 over every sidecar of the changed namespaces.
+"""
+import asyncio
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "Tests" / "EndToEnd"))
+from cluster import ApiServer, Operator, OperatorCertificates, wait_until  # noqa: E402
+
+NAMESPACES = int(os.environ.get("NAMESPACES", 100))
+PER_KIND = int(os.environ.get("PER_KIND", 25))  # per namespace and kind: 100 × 4 × 25 = 10,000
+SIDECARS = int(os.environ.get("SIDECARS", 1000))
+CHANGES = int(os.environ.get("CHANGES", 5))
+
+
+def rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def resources(namespace):
+    yield "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+    yield f"/api/v1/namespaces/{namespace}/secrets", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "keys", "namespace": namespace},
+                                                      "data": {"api": "c2stdGVzdA==", "vk": "c2stdmstdGVzdA=="}}
+    base = f"/apis/llmesh.io/v1alpha1/namespaces/{namespace}"
+    for i in range(PER_KIND):
+        meta = {"name": f"r{i}", "namespace": namespace}
+        yield f"{base}/llmproviders", {"apiVersion": "llmesh.io/v1alpha1", "kind": "LLMProvider", "metadata": meta,
+                                       "spec": {"type": "OpenAI", "auth": {"apiKey": {"secretRef": {"name": "keys", "key": "api"}}},
+                                                "models": [{"name": "gpt-4o-mini", "pricing": {"inputPerMillion": 0.15, "outputPerMillion": 0.6}}]}}
+        yield f"{base}/llmroutes", {"apiVersion": "llmesh.io/v1alpha1", "kind": "LLMRoute", "metadata": meta,
+                                    "spec": {"match": {"model": f"model-{i}"}, "backends": [{"provider": f"r{i}", "model": "gpt-4o-mini"}]}}
+        yield f"{base}/virtualkeys", {"apiVersion": "llmesh.io/v1alpha1", "kind": "VirtualKey", "metadata": meta,
+                                      "spec": {"keyHash": "sha256:" + f"{i:064x}", "budget": {"usd": 100, "period": "Monthly"}}}
+        yield f"{base}/llmpolicies", {"apiVersion": "llmesh.io/v1alpha1", "kind": "LLMPolicy", "metadata": meta,
+                                      "spec": {"workloadSelector": {"serviceAccounts": [f"sa-{i}"]}, "limits": {"requestsPerMinute": 100 + i}}}
+
+
+async def populate(api):
+    async with httpx.AsyncClient(base_url=api.url, timeout=60, limits=httpx.Limits(max_connections=32)) as client:
+        for n in range(NAMESPACES):
+            documents = list(resources(f"ns-{n}"))
+            await client.post(documents[0][0], json=documents[0][1])
+            results = await asyncio.gather(*(client.post(path, json=body) for path, body in documents[1:]))
+            bad = [r for r in results if r.status_code >= 300]
+            assert not bad, bad[0].text
+
+
+def ready_count(api):
+    total = 0
+    for kind in ("llmproviders", "llmroutes", "virtualkeys", "llmpolicies"):
+        items = httpx.get(f"{api.url}/apis/llmesh.io/v1alpha1/{kind}", timeout=60).json()["items"]
+        for item in items:
+            for condition in item.get("status", {}).get("conditions", []):
+                if condition["type"] == "Ready" and condition["status"] == "True":
+                    total += 1
+    return total
+
+
+async def sidecar(client, url, namespace, token, changed, arrivals):
+    """One simulated sidecar: fetch, then long-poll; record when each new version arrives."""
+    headers = {"Authorization": f"Bearer {token}"}
+    snapshot = (await client.get(f"{url}/v1/snapshots/{namespace}", headers=headers)).json()
+    version, digest = snapshot["version"], snapshot["contentHash"]
+    while not changed["done"]:
+        response = await client.get(f"{url}/v1/snapshots/{namespace}", params={"after": version, "hash": digest, "timeoutSeconds": 30}, headers=headers)
+        if response.status_code == 200:
+            snapshot = response.json()
+            version, digest = snapshot["version"], snapshot["contentHash"]
+            arrivals.append((namespace, time.time(), version))
+
+
+async def propagation(api, operator, certificates):
+    tokens = []
+    for i in range(SIDECARS):
+        namespace = f"ns-{i % NAMESPACES}"
+        token = f"bench-{i}"
+        api.register_token(token, namespace)
+        tokens.append((namespace, token))
+    changed = {"done": False}
+    arrivals = []
+    import ssl
+    context = ssl.create_default_context(cafile=str(certificates.ca_file))
+    limits = httpx.Limits(max_connections=SIDECARS + 10, max_keepalive_connections=SIDECARS + 10)
+    async with httpx.AsyncClient(verify=context, timeout=60, limits=limits) as client:
+        tasks = [asyncio.create_task(sidecar(client, operator.url, ns, token, changed, arrivals)) for ns, token in tokens]
+        await asyncio.sleep(5)
+        connected = operator.metric("llmesh_operator_connected_sidecars")
+        rss_connected = rss_mib(operator.process.pid)
+        latencies = []
+        async with httpx.AsyncClient(base_url=api.url, timeout=30) as writer:
+            for change in range(CHANGES):
+                namespace = f"ns-{change % NAMESPACES}"
+                arrivals.clear()
+                started = time.time()
+                await writer.patch(f"/apis/llmesh.io/v1alpha1/namespaces/{namespace}/llmpolicies/r0",
+                                   json={"spec": {"limits": {"requestsPerMinute": 1000 + change}}}, headers={"Content-Type": "application/merge-patch+json"})
+                expected = sum(1 for ns, _ in tokens if ns == namespace)
+                deadline = time.time() + 10
+                while len([a for a in arrivals if a[0] == namespace]) < expected and time.time() < deadline:
+                    await asyncio.sleep(0.005)
+                got = [a for a in arrivals if a[0] == namespace]
+                assert len(got) == expected, f"{len(got)} of {expected} sidecars got the change"
+                latencies += [(at - started) * 1000 for _, at, _ in got]
+                await asyncio.sleep(0.5)
+        changed["done"] = True
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    latencies.sort()
+    return {
+        "sidecars": SIDECARS, "connected": connected, "operator_rss_mib_with_sidecars": round(rss_connected, 1),
+        "changes": CHANGES, "deliveries": len(latencies),
+        "propagation_ms_p50": round(statistics.median(latencies), 1),
+        "propagation_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+        "propagation_ms_max": round(latencies[-1], 1),
+    }
+
+
+def main():
+    work = pathlib.Path(tempfile.mkdtemp(prefix="llmesh-operator-bench-"))
+    api = ApiServer(work / "api")
+    api.kubectl("apply", "-f", str(ROOT / "crds"))
+    started = time.time()
+    asyncio.run(populate(api))
+    total = NAMESPACES * PER_KIND * 4
+    populate_seconds = time.time() - started
+    certificates = OperatorCertificates(work / "certs")
+    operator = Operator(api, work / "operator", certificates, ("--log-level", "warning"))
+    started = time.time()
+    operator.start()
+    synced = time.time() - started
+    wait_until(lambda: ready_count(api) == total, timeout=600, interval=1, what="all resources ready")
+    resync = time.time() - started
+    rss_idle = rss_mib(operator.process.pid)
+    reconciles = operator.metric('llmesh_operator_reconciles_total{result="success"}')
+    result = {
+        "resources": total, "namespaces": NAMESPACES, "populate_seconds": round(populate_seconds, 1),
+        "operator_informers_synced_seconds": round(synced, 2), "full_resync_seconds": round(resync, 1),
+        "resources_per_second": round(total / resync), "namespace_reconciles": reconciles,
+        "operator_rss_mib_after_resync": round(rss_idle, 1),
+    }
+    result.update(asyncio.run(propagation(api, operator, certificates)))
+    result["operator_rss_mib_end"] = round(rss_mib(operator.process.pid), 1)
+    operator.stop()
+    api.stop()
+    print(json.dumps(result, indent=2))
+    out = ROOT / "Benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "operator-latest.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
