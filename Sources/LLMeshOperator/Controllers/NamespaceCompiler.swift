@@ -55,8 +55,8 @@ public struct NamespaceCompilation: Sendable {
 ///
 /// Pure: no I/O, so it is tested without an API server and its cost is the operator's reconcile cost.
 public enum NamespaceCompiler {
-    public static func compile(_ inputs: NamespaceInputs, now: Date = Date()) -> NamespaceCompilation {
-        var compiler = Run(inputs: inputs, now: now)
+    public static func compile(_ inputs: NamespaceInputs, now: Date = Date(), cache: ParsedResourceCache? = nil) -> NamespaceCompilation {
+        var compiler = Run(inputs: inputs, now: now, cache: cache)
         return compiler.compile()
     }
 
@@ -69,10 +69,12 @@ public enum NamespaceCompiler {
         var exhaustedBudgets: [String] = []
         let loader = ConfigFileLoader(maximumBytes: 1024 * 1024)
         let now: Date
+        let cache: ParsedResourceCache?
 
-        init(inputs: NamespaceInputs, now: Date) {
+        init(inputs: NamespaceInputs, now: Date, cache: ParsedResourceCache?) {
             self.inputs = inputs
             self.now = now
+            self.cache = cache
         }
 
         /// Records `object` as exhausted when its status says so for the budget period in force.
@@ -177,8 +179,17 @@ public enum NamespaceCompiler {
             return NamespaceCompilation(entries: entries, bundle: bundle, credentials: credentials, exhaustedBudgets: exhaustedBudgets.sorted(), referencedSecrets: referencedSecrets)
         }
 
-        /// Reads the object with the same code as the standalone file, after dropping server-managed metadata.
+        /// Reads the object with the same code as the standalone file, after dropping server-managed metadata; an
+        /// object whose spec, labels and name did not change is not read again.
         private func read(_ object: KubeObject) -> (PolicyBundle, [ConfigProblem]) {
+            let fingerprint = ParsedResourceCache.fingerprint(object)
+            if let cached = cache?.lookup(fingerprint) { return cached }
+            let result = parse(object)
+            cache?.store(fingerprint, result)
+            return result
+        }
+
+        private func parse(_ object: KubeObject) -> (PolicyBundle, [ConfigProblem]) {
             var metadata: [String: JSONValue] = ["name": .string(object.name)]
             if let namespace = object.namespace { metadata["namespace"] = .string(namespace) }
             if let labels = object.json[path: "metadata.labels"] { metadata["labels"] = labels }

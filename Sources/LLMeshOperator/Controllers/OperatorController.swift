@@ -52,6 +52,7 @@ public final class OperatorController: Sendable {
     private let elector: LeaderElector?
     /// Per namespace: the Secrets its resources refer to, and the newest resourceVersion seen.
     private let index = NIOLockedValueBox(NamespaceIndex())
+    private let parsed = ParsedResourceCache()
 
     private struct NamespaceIndex {
         var referencedSecrets: [String: Set<String>] = [:]
@@ -184,7 +185,7 @@ public final class OperatorController: Sendable {
             policies: informers[.llmPolicies]?.objects(namespace: namespace) ?? [],
             secrets: Dictionary((informers[.secrets]?.objects(namespace: namespace) ?? []).map { ($0.name, NamespaceInputs.secretData($0)) }, uniquingKeysWith: { _, last in last })
         )
-        let compilation = NamespaceCompiler.compile(inputs)
+        let compilation = NamespaceCompiler.compile(inputs, cache: parsed)
         let sourceVersion = index.withLockedValue { state -> Int in
             state.referencedSecrets[namespace] = compilation.referencedSecrets
             return state.sourceVersions[namespace] ?? 0

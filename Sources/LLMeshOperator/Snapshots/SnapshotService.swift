@@ -108,6 +108,6 @@ public struct SnapshotService: Sendable {
         guard let snapshot else { return ServiceResponse(status: 204) }
         onServed(namespace, snapshot.version)
         let body = (try? JSONEncoder().encode(snapshot)).map(Array.init) ?? []
-        return ServiceResponse(status: 200, headers: [("content-type", "application/json"), ("x-llmesh-snapshot-version", String(snapshot.version))], body: body)
+        return ServiceResponse(status: 200, headers: [("content-type", "application/json"), ("x-llmesh-snapshot-version", String(snapshot.version)), ("x-llmesh-snapshot-hash", snapshot.contentHash)], body: body)
     }
 }
