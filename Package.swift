@@ -35,6 +35,7 @@ let package = Package(
                 "LLMeshSidecar",
                 "LLMeshOperator",
                 "LLMeshKube",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

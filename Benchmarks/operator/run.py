@@ -98,15 +98,23 @@ async def sidecar(client, url, namespace, token, changed, arrivals):
     """One simulated sidecar: fetch, then long-poll; record when each new version's answer arrives (its head: the
     body is read but not parsed, so the client's own JSON cost does not count)."""
     headers = {"Authorization": f"Bearer {token}"}
-    first = await client.get(f"{url}/v1/snapshots/{namespace}", headers=headers)
-    version, digest = first.headers["x-llmesh-snapshot-version"], first.headers["x-llmesh-snapshot-hash"]
+    version = digest = None
     while not changed["done"]:
-        async with client.stream("GET", f"{url}/v1/snapshots/{namespace}", params={"after": version, "hash": digest, "timeoutSeconds": 30}, headers=headers) as response:
-            arrived = time.time()
-            await response.aread()
-            if response.status_code == 200:
-                version, digest = response.headers["x-llmesh-snapshot-version"], response.headers["x-llmesh-snapshot-hash"]
-                arrivals.append((namespace, arrived, version))
+        try:
+            if version is None:
+                first = await client.get(f"{url}/v1/snapshots/{namespace}", headers=headers)
+                version, digest = first.headers["x-llmesh-snapshot-version"], first.headers["x-llmesh-snapshot-hash"]
+            async with client.stream("GET", f"{url}/v1/snapshots/{namespace}", params={"after": version, "hash": digest, "timeoutSeconds": 30}, headers=headers) as response:
+                arrived = time.time()
+                await response.aread()
+                if response.status_code == 200:
+                    version, digest = response.headers["x-llmesh-snapshot-version"], response.headers["x-llmesh-snapshot-hash"]
+                    arrivals.append((namespace, arrived, version))
+        except (httpx.HTTPError, KeyError) as error:
+            # A real sidecar reconnects with backoff; so does this one, and the benchmark counts it.
+            changed["errors"] = changed.get("errors", 0) + 1
+            changed["last_error"] = repr(error)
+            await asyncio.sleep(0.2)
 
 
 async def propagation(api, operator, certificates):
@@ -129,6 +137,7 @@ async def propagation(api, operator, certificates):
         connected = operator.metric("llmesh_operator_connected_sidecars")
         rss_connected = rss_mib(operator.process.pid)
         latencies = []
+        missed = 0
         async with httpx.AsyncClient(base_url=api.url, timeout=30) as writer:
             for change in range(CHANGES):
                 arrivals.clear()
@@ -141,10 +150,10 @@ async def propagation(api, operator, certificates):
 
                 started = time.time()
                 await asyncio.gather(*(patch(f"ns-{n}") for n in range(SIDECAR_NAMESPACES)))
-                deadline = time.time() + 30
+                deadline = time.time() + 45
                 while len(arrivals) < SIDECARS and time.time() < deadline:
                     await asyncio.sleep(0.005)
-                assert len(arrivals) == SIDECARS, f"{len(arrivals)} of {SIDECARS} sidecars got the change"
+                missed += SIDECARS - len(arrivals)
                 # From the API write that changed the sidecar's namespace to the sidecar holding the answer.
                 latencies += [(at - written.get(ns, started)) * 1000 for ns, at, _ in arrivals]
                 await asyncio.sleep(1)
@@ -156,8 +165,8 @@ async def propagation(api, operator, certificates):
     push = histogram_quantiles(operator.metrics(), "llmesh_operator_push_latency_seconds")
     return {
         "operator_push_latency_ms_p50_bucket": push[0], "operator_push_latency_ms_p99_bucket": push[1],
-        "sidecars": SIDECARS, "sidecar_namespaces": SIDECAR_NAMESPACES, "connected": connected, "operator_rss_mib_with_sidecars": round(rss_connected, 1),
-        "changes": CHANGES, "deliveries": len(latencies),
+        "sidecars": SIDECARS, "sidecar_namespaces": SIDECAR_NAMESPACES, "connected": connected, "client_errors": changed.get("errors", 0), "operator_rss_mib_with_sidecars": round(rss_connected, 1),
+        "changes": CHANGES, "deliveries": len(latencies), "missed_within_45s": missed, "last_client_error": changed.get("last_error"),
         "propagation_ms_p50": round(statistics.median(latencies), 1),
         "propagation_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
         "propagation_ms_max": round(latencies[-1], 1),
@@ -174,6 +183,14 @@ def main():
     populate_seconds = time.time() - started
     certificates = OperatorCertificates(work / "certs")
     operator = Operator(api, work / "operator", certificates, ("--log-level", "warning"))
+    try:
+        run(api, operator, certificates, populate_seconds, total)
+    finally:
+        operator.kill()
+        api.stop()
+
+
+def run(api, operator, certificates, populate_seconds, total):
     started = time.time()
     operator.start()
     synced = time.time() - started
@@ -189,8 +206,6 @@ def main():
     }
     result.update(asyncio.run(propagation(api, operator, certificates)))
     result["operator_rss_mib_end"] = round(rss_mib(operator.process.pid), 1)
-    operator.stop()
-    api.stop()
     print(json.dumps(result, indent=2))
     out = ROOT / "Benchmarks" / "results"
     out.mkdir(exist_ok=True)

@@ -39,6 +39,9 @@ public struct ResourceType: Sendable, Hashable, CustomStringConvertible {
     public static let leases = ResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease")
     public static let tokenReviews = ResourceType(group: "authentication.k8s.io", version: "v1", plural: "tokenreviews", kind: "TokenReview", namespaced: false)
 
+    public static let mutatingWebhookConfigurations = ResourceType(group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", kind: "MutatingWebhookConfiguration", namespaced: false)
+    public static let validatingWebhookConfigurations = ResourceType(group: "admissionregistration.k8s.io", version: "v1", plural: "validatingwebhookconfigurations", kind: "ValidatingWebhookConfiguration", namespaced: false)
+
     /// The four llmesh kinds (`llmesh.io/v1alpha1`).
     public static let llmProviders = llmesh("llmproviders", kind: "LLMProvider")
     public static let llmRoutes = llmesh("llmroutes", kind: "LLMRoute")

@@ -34,6 +34,9 @@ struct ResourceInfo: Sendable {
         ResourceInfo(group: "", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, shortNames: ["ev"]),
         ResourceInfo(group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease", namespaced: true),
         ResourceInfo(group: "authentication.k8s.io", version: "v1", plural: "tokenreviews", singular: "tokenreview", kind: "TokenReview", namespaced: false, verbs: ["create"], createOnly: true),
+        ResourceInfo(group: "admissionregistration.k8s.io", version: "v1", plural: "mutatingwebhookconfigurations", singular: "mutatingwebhookconfiguration", kind: "MutatingWebhookConfiguration", namespaced: false),
+        ResourceInfo(group: "admissionregistration.k8s.io", version: "v1", plural: "validatingwebhookconfigurations", singular: "validatingwebhookconfiguration", kind: "ValidatingWebhookConfiguration", namespaced: false),
+        ResourceInfo(group: "apps", version: "v1", plural: "deployments", singular: "deployment", kind: "Deployment", namespaced: true, shortNames: ["deploy"]),
         ResourceInfo(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", namespaced: false, shortNames: ["crd", "crds"]),
     ]
 

@@ -11,7 +11,7 @@ struct LLMeshCommand: AsyncParsableCommand {
         commandName: "llmesh",
         abstract: "An LLM-aware sidecar mesh: policy, credentials and accounting for every LLM call.",
         version: LLMeshVersion.current,
-        subcommands: [SidecarCommand.self, OperatorCommand.self, CheckCommand.self, CRDsCommand.self, VersionCommand.self]
+        subcommands: [SidecarCommand.self, OperatorCommand.self, CheckCommand.self, CRDsCommand.self, WaitReadyCommand.self, VersionCommand.self]
     )
 }
 
@@ -139,6 +139,7 @@ struct SidecarCommand: AsyncParsableCommand {
         if let operatorURL {
             var subscription = OperatorSubscription(url: operatorURL, namespace: workload.namespace, tokenFile: operatorTokenFile, caFile: operatorCAFile, cacheDirectory: snapshotCache)
             subscription.retryMaximum = TimeSpan(parsing: operatorBackoffMax)?.duration ?? subscription.retryMaximum
+            subscription.caPEM = ProcessInfo.processInfo.environment["LLMESH_OPERATOR_CA"]
             settings.operatorSubscription = subscription
         }
         do {

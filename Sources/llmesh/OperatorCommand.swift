@@ -59,11 +59,65 @@ struct OperatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-key-file"), help: "PEM private key of the HTTPS listener.")
     var tlsKeyFile: String?
 
+    @Flag(name: .customLong("manage-certificates"), help: "Create and rotate the operator's own CA and serving certificate in a Secret and patch caBundle into the webhook configurations.")
+    var manageCertificates = false
+
+    @Option(name: .customLong("certificate-secret"), help: "Secret (in the operator's namespace) holding the self-managed certificates.")
+    var certificateSecret = "llmesh-operator-tls"
+
+    @Option(name: .customLong("service-name"), help: "The operator's Service, for the certificate's DNS names.")
+    var serviceName = "llmesh-operator"
+
+    @Option(name: .customLong("mutating-webhook-configuration"), help: "MutatingWebhookConfiguration whose caBundle the operator keeps current.")
+    var mutatingWebhookConfiguration = "llmesh-sidecar-injector"
+
+    @Option(name: .customLong("validating-webhook-configuration"), help: "ValidatingWebhookConfiguration whose caBundle the operator keeps current.")
+    var validatingWebhookConfiguration = "llmesh-validation"
+
+    @Option(name: .customLong("certificate-check-interval"), help: "Seconds between checks of the self-managed certificates.")
+    var certificateCheckInterval = 3600.0
+
+    @Option(name: .customLong("ca-validity"), help: "Seconds a self-managed CA is valid (renewed with a third left).")
+    var caValidity = 10.0 * 365 * 86_400
+
+    @Option(name: .customLong("serving-certificate-validity"), help: "Seconds a self-managed serving certificate is valid (renewed with a third left).")
+    var servingCertificateValidity = 365.0 * 86_400
+
+    @Option(name: .customLong("bundle-propagation-delay"), help: "Seconds the new CA bundle is published before a certificate of a rotated CA is served.")
+    var bundlePropagationDelay = 60.0
+
+    @Option(name: .customLong("certificate-ip"), help: "An IP address for the serving certificate (repeatable; tests and non-Service access).")
+    var certificateIPs: [String] = []
+
     @Flag(name: .customLong("plain-http"), help: "Serve the snapshot service without TLS. For tests only: snapshots carry provider API keys.")
     var plainHTTP = false
 
     @Option(name: .customLong("usage-flush-interval"), help: "Seconds between the leader's writes of usage to status.")
     var usageFlushInterval = 1.0
+
+    @Option(name: .customLong("sidecar-image"), help: "Image of the injected sidecar.")
+    var sidecarImage = "ghcr.io/llmesh/llmesh:\(LLMeshVersion.current)"
+
+    @Option(name: .customLong("sidecar-operator-url"), help: "The operator's address as injected sidecars reach it; default: https://llmesh-operator.<own namespace>.svc:8443.")
+    var sidecarOperatorURL: String?
+
+    @Option(name: .customLong("sidecar-operator-ca-configmap"), help: "ConfigMap (in each pod's namespace) with ca.crt of the operator's CA, mounted into sidecars.")
+    var sidecarOperatorCAConfigMap: String?
+
+    @Flag(name: .customLong("sidecar-native"), inversion: .prefixedNo, help: "Inject a native sidecar (Kubernetes 1.29+); otherwise a first container that holds the app until ready.")
+    var sidecarNative = true
+
+    @Option(name: .customLong("sidecar-log-level"), help: "Log level of injected sidecars (per pod: annotation llmesh.io/log-level).")
+    var sidecarLogLevel = "info"
+
+    @Option(name: .customLong("sidecar-cpu-request"), help: "CPU request of injected sidecars.")
+    var sidecarCPURequest = "50m"
+
+    @Option(name: .customLong("sidecar-memory-request"), help: "Memory request of injected sidecars.")
+    var sidecarMemoryRequest = "32Mi"
+
+    @Option(name: .customLong("sidecar-memory-limit"), help: "Memory limit of injected sidecars.")
+    var sidecarMemoryLimit = "128Mi"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -71,8 +125,8 @@ struct OperatorCommand: AsyncParsableCommand {
     func validate() throws {
         if let problem = timing.problem { throw ValidationError(problem) }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
-        guard plainHTTP || (tlsCertFile != nil && tlsKeyFile != nil) else {
-            throw ValidationError("give --tls-cert-file and --tls-key-file (or --plain-http for tests)")
+        guard plainHTTP || manageCertificates || (tlsCertFile != nil && tlsKeyFile != nil) else {
+            throw ValidationError("give --manage-certificates, or --tls-cert-file and --tls-key-file (from cert-manager), or --plain-http for tests")
         }
         guard ListenAddress(parsing: httpsListen) != nil else { throw ValidationError("--https-listen must be host:port, got \(httpsListen)") }
     }
@@ -95,6 +149,21 @@ struct OperatorCommand: AsyncParsableCommand {
         let snapshotService = SnapshotService(store: snapshots, authenticator: authenticator) { namespace, _ in
             Task { if let age = await snapshots.age(of: namespace), age < .seconds(30) { metrics.recordPushLatency(age) } }
         }
+        var injection = InjectionSettings(image: sidecarImage, operatorURL: sidecarOperatorURL ?? "https://llmesh-operator.\(config.namespace).svc:8443")
+        injection.nativeSidecar = sidecarNative
+        injection.logLevel = sidecarLogLevel
+        injection.operatorCAConfigMap = sidecarOperatorCAConfigMap
+        injection.cpuRequest = sidecarCPURequest
+        injection.memoryRequest = sidecarMemoryRequest
+        injection.memoryLimit = sidecarMemoryLimit
+        var certificateSettings = CertificateManager.Settings(namespace: config.namespace, secretName: certificateSecret, serviceName: serviceName, mutatingWebhook: mutatingWebhookConfiguration, validatingWebhook: validatingWebhookConfiguration)
+        certificateSettings.ipAddresses = certificateIPs
+        certificateSettings.caValidity = caValidity
+        certificateSettings.servingValidity = servingCertificateValidity
+        certificateSettings.bundlePropagationDelay = .milliseconds(Int(bundlePropagationDelay * 1000))
+        let certificates = manageCertificates ? CertificateManager(client: client, settings: certificateSettings, logger: logger) : nil
+        try await certificates?.reconcile()
+        let webhooks = AdmissionWebhooks(settings: injection, operatorCA: { certificates?.caBundlePEM })
         let usageService = UsageService(intake: controller.usage, authenticator: authenticator, isLeader: { controller.isLeader })
         var tls: ReloadingTLSContext?
         if let tlsCertFile, let tlsKeyFile { tls = try ReloadingTLSContext(certificateFile: tlsCertFile, keyFile: tlsKeyFile) }
@@ -104,8 +173,11 @@ struct OperatorCommand: AsyncParsableCommand {
             routes: [
                 .init(prefix: SnapshotService.pathPrefix) { await snapshotService.handle($0) },
                 .init(prefix: UsageService.path) { await usageService.handle($0) },
+                .init(prefix: AdmissionWebhooks.injectPath) { webhooks.inject($0) },
+                .init(prefix: AdmissionWebhooks.validatePath) { webhooks.validate($0) },
             ],
-            tls: tls
+            tls: tls,
+            certificates: certificates
         )
         guard let address = ListenAddress(parsing: adminListen) else { throw ValidationError("--admin-listen must be host:port, got \(adminListen)") }
         let (host, port) = (address.host, address.port)
@@ -119,7 +191,8 @@ struct OperatorCommand: AsyncParsableCommand {
             }
         }
         logger.info("operator started", metadata: ["server": "\(config.server)", "admin": "\(host):\(admin.port)", "services": "\(serviceAddress.host):\(services.port)", "tls": "\(tls != nil)", "leaderElection": "\(leaderElect)", "identity": "\(identity)"])
-        let group = ServiceGroup(configuration: .init(services: [.init(service: ControllerService(controller: controller))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let checkInterval = Duration.milliseconds(Int(certificateCheckInterval * 1000))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: ControllerService(controller: controller, certificates: certificates, certificateCheckInterval: checkInterval))], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await services.close()
         await admin.close()
@@ -139,10 +212,15 @@ struct OperatorCommand: AsyncParsableCommand {
 /// Runs the controller until graceful shutdown.
 private struct ControllerService: Service {
     let controller: OperatorController
+    let certificates: CertificateManager?
+    let certificateCheckInterval: Duration
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
-            await controller.run()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await controller.run() }
+                if let certificates { group.addTask { await certificates.run(interval: certificateCheckInterval) } }
+            }
         }
     }
 }

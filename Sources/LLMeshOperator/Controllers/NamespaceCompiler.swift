@@ -190,16 +190,7 @@ public enum NamespaceCompiler {
         }
 
         private func parse(_ object: KubeObject) -> (PolicyBundle, [ConfigProblem]) {
-            var metadata: [String: JSONValue] = ["name": .string(object.name)]
-            if let namespace = object.namespace { metadata["namespace"] = .string(namespace) }
-            if let labels = object.json[path: "metadata.labels"] { metadata["labels"] = labels }
-            let clean: JSONValue = [
-                "apiVersion": object.json["apiVersion"] ?? .string(llmeshAPIVersion),
-                "kind": object.json["kind"] ?? .null,
-                "metadata": .object(metadata),
-                "spec": object.spec ?? .null,
-            ]
-            return loader.readResource(yaml: String(decoding: clean.jsonBytes(), as: UTF8.self))
+            ResourceValidation.read(object.json, loader: loader)
         }
 
         /// Resolves a Secret key: its value, or the failed `ResolvedRefs` condition naming what is missing.
@@ -220,8 +211,7 @@ public enum NamespaceCompiler {
             if problems.isEmpty {
                 accepted = Condition(.accepted, true, reason: "Accepted", message: "The spec is valid")
             } else {
-                let text = problems.map { $0.fieldPath.isEmpty ? $0.message : "\($0.fieldPath): \($0.message)" }.joined(separator: "; ")
-                accepted = Condition(.accepted, false, reason: conflict ? "ModelAlreadyRouted" : "InvalidSpec", message: text)
+                accepted = Condition(.accepted, false, reason: conflict ? "ModelAlreadyRouted" : "InvalidSpec", message: ResourceValidation.describe(problems))
             }
             let resolvedRefs = resolved ?? Condition(.resolvedRefs, false, reason: "NotChecked", message: "References are checked once the spec is valid")
             let ready: Condition

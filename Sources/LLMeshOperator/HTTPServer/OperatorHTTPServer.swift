@@ -46,10 +46,10 @@ public final class OperatorHTTPServer: Sendable {
         return OperatorHTTPServer(channel: channel)
     }
 
-    /// Binds `host:port` and serves `routes`, over TLS from `tls` when given.
-    public static func start(host: String, port: Int, routes: [Route], tls: ReloadingTLSContext?) async throws -> OperatorHTTPServer {
+    /// Binds `host:port` and serves `routes`, over TLS from certificate files or the operator's own certificates.
+    public static func start(host: String, port: Int, routes: [Route], tls: ReloadingTLSContext?, certificates: CertificateManager? = nil) async throws -> OperatorHTTPServer {
         var provider: (@Sendable () -> NIOSSLContext?)?
-        if let tls { provider = { tls.current() } }
+        if let tls { provider = { tls.current() } } else if let certificates { provider = { certificates.context() } }
         return try await start(host: host, port: port, routes: routes, tlsProvider: provider)
     }
 

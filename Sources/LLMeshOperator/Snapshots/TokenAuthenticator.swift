@@ -21,7 +21,7 @@ public struct AuthenticationFailure: Error, Sendable, Hashable {
 /// thousand sidecars polling do not become a thousand TokenReviews a second. Only hashes of tokens are kept.
 public final class TokenAuthenticator: Sendable {
     /// The audience sidecar tokens must be issued for.
-    public static let audience = "llmesh.io/operator"
+    public static let audience = OperatorAudience.value
 
     private struct Entry {
         var identity: SidecarIdentity?

@@ -26,11 +26,7 @@ public struct SnapshotSubscriber: Service {
         self.credentials = credentials
         self.metrics = metrics
         self.logger = logger
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile = subscription.caFile {
-            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
-        }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(5)))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: try subscription.tlsConfiguration(), timeout: .init(connect: .seconds(5)))
         configuration.decompression = .disabled
         self.http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
     }

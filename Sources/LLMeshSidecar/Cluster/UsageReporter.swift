@@ -51,9 +51,7 @@ public final class UsageReporter: Service, Sendable {
         self.sidecarID = sidecarID
         self.interval = interval
         self.logger = logger
-        var tls = TLSConfiguration.makeClientConfiguration()
-        if let caFile = subscription.caFile { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) }
-        self.http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: .init(tlsConfiguration: tls, timeout: .init(connect: .seconds(5), read: .seconds(30))))
+        self.http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: .init(tlsConfiguration: try subscription.tlsConfiguration(), timeout: .init(connect: .seconds(5), read: .seconds(30))))
     }
 
     /// Counts one finished request towards each subject (`Kind/name`).
