@@ -27,7 +27,7 @@ public struct ConfigFileWatcher: Service {
     }
 
     /// Reads and compiles the file once; used at start-up, where a bad file is fatal.
-    public static func load(path: String, version: Int) throws -> (policy: RuntimePolicy, content: Data) {
+    public static func load(path: String, version: Int, standalone: Bool = true) throws -> (policy: RuntimePolicy, content: Data) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigValidationError(problems: [ConfigProblem(fieldPath: "", message: "cannot read \(path)")])
         }
@@ -35,7 +35,7 @@ public struct ConfigFileWatcher: Service {
             throw ConfigValidationError(problems: [ConfigProblem(fieldPath: "", message: "\(path) is not UTF-8 text")])
         }
         let bundle = try ConfigFileLoader().load(yaml: text)
-        return (try RuntimePolicy(bundle: bundle, version: version, source: path, standalone: true), data)
+        return (try RuntimePolicy(bundle: bundle, version: version, source: path, standalone: standalone), data)
     }
 
     public func run() async throws {

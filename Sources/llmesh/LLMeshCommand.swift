@@ -160,9 +160,12 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "The YAML file to check.")
     var file: String
 
+    @Flag(name: .long, help: "Check a manifest for a cluster (kubectl apply): Secret references are allowed, the operator resolves them.")
+    var cluster = false
+
     func run() throws {
         do {
-            let (policy, _) = try ConfigFileWatcher.load(path: file, version: 1)
+            let (policy, _) = try ConfigFileWatcher.load(path: file, version: 1, standalone: !cluster)
             let bundle = policy.bundle
             print("OK \(file): \(bundle.providers.count) providers, \(bundle.routes.count) routes, \(bundle.virtualKeys.count) virtual keys, \(bundle.policies.count) policies; models: \(policy.exposedModels.joined(separator: ", "))")
         } catch let error as ConfigValidationError {

@@ -102,6 +102,10 @@ class OperatorCertificates:
 class Operator:
     """One `llmesh operator` process against the API server."""
 
+    @staticmethod
+    def binary():
+        return BINARY
+
     def __init__(self, api, directory, certificates, extra_args=(), https_port=None, name="operator"):
         self.directory = pathlib.Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)

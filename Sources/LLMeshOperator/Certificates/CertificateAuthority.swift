@@ -21,9 +21,11 @@ public struct PEMCertificate: Sendable, Hashable {
 /// Creates the operator's own CA and serving certificates (ECDSA P-256), with swift-certificates.
 public enum CertificateAuthority {
     /// A self-signed CA certificate.
+    /// Each CA gets its own name (the creation time is part of it): during a rotation the bundle holds two CAs, and
+    /// TLS clients pick the issuer by name.
     public static func makeCA(commonName: String = "llmesh-operator-ca", validity: TimeInterval = 10 * 365 * 86_400, now: Date = Date()) throws -> PEMCertificate {
         let key = P256.Signing.PrivateKey()
-        let name = try DistinguishedName { CommonName(commonName) }
+        let name = try DistinguishedName { CommonName("\(commonName)-\(Int(now.timeIntervalSince1970 * 1000))") }
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
             Critical(KeyUsage(keyCertSign: true, cRLSign: true))

@@ -90,7 +90,7 @@ public final class CertificateManager: Sendable {
             logger.info("issued a new serving certificate", metadata: ["secret": "\(key)"])
         }
         guard let serving else { throw CertificateError("no serving certificate") }
-        let bundle = ca.certificatePEM + previousCAs
+        let bundle = [ca.certificatePEM, previousCAs].filter { !$0.isEmpty }.map { $0.hasSuffix("\n") ? $0 : $0 + "\n" }.joined()
         if changed {
             let stored: [String: String] = ["ca.crt": ca.certificatePEM, "ca.key": ca.privateKeyPEM, "tls.crt": serving.certificatePEM, "tls.key": serving.privateKeyPEM, "ca-previous.crt": previousCAs, "ca-bundle.crt": bundle]
             let encoded = JSONValue.object(stored.mapValues { .string(Data($0.utf8).base64EncodedString()) })

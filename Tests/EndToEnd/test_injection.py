@@ -1,0 +1,226 @@
+"""The admission webhooks served by the real operator over its own self-managed TLS: real pod specs through /inject,
+the JSON patch applied and the result validated against the Kubernetes Pod schema (kubernetes-validate, offline);
+re-injection, opt-outs and bad input; /validate; and a CA rotation the webhook answers through."""
+import base64
+import copy
+import json
+import ssl
+import statistics
+import time
+
+import httpx
+import jsonpatch
+import kubernetes_validate
+import pytest
+import yaml
+
+from chart_render import render
+from cluster import ApiServer, Operator, wait_until
+from conftest import ROOT, free_port
+
+KUBERNETES = "1.32"
+
+
+class WebhookOperator(Operator):
+    """The operator with self-managed certificates for 127.0.0.1, as the chart runs it (minus the Service)."""
+
+    def __init__(self, api, directory, extra_args=()):
+        self.directory = directory
+        self.https_port = free_port()
+        self.admin_port = free_port()
+        directory.mkdir(parents=True, exist_ok=True)
+        self.log_path = directory / "operator.log"
+        self.args = [Operator.binary(), "operator", "--kubeconfig", str(api.kubeconfig), "--https-listen", f"127.0.0.1:{self.https_port}",
+                     "--admin-listen", f"127.0.0.1:{self.admin_port}", "--manage-certificates", "--certificate-ip", "127.0.0.1",
+                     "--sidecar-image", "ghcr.io/llmesh/llmesh:test", *extra_args]
+        self.process = None
+
+
+@pytest.fixture
+def api(tmp_path):
+    server = ApiServer(tmp_path / "api")
+    server.kubectl("apply", "-f", str(ROOT / "crds"))
+    server.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: llmesh-system}\n")
+    # The chart's webhook configurations, so the operator has something to patch its CA bundle into.
+    webhooks = [doc for source, doc in render() if doc["kind"] in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")]
+    server.apply(yaml.safe_dump_all(webhooks))
+    yield server
+    server.stop()
+
+
+def ca_bundle(api):
+    configuration = api.get_json("mutatingwebhookconfiguration", "llmesh-sidecar-injector")
+    encoded = configuration["webhooks"][0]["clientConfig"].get("caBundle")
+    return base64.b64decode(encoded).decode() if encoded else None
+
+
+def client_for(bundle):
+    return httpx.Client(verify=ssl.create_default_context(cadata=bundle), timeout=5)
+
+
+def review(pod, namespace="shop", operation="CREATE", uid="u-1"):
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "Pod"}, "namespace": namespace, "operation": operation, "object": pod}}
+
+
+def example_pods():
+    """Pod templates of the example Deployments, plus pods with several containers, env and init containers."""
+    pods = {}
+    for path in sorted((ROOT / "manifests" / "examples").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document and document.get("kind") == "Deployment":
+                template = document["spec"]["template"]
+                pods[f"{path.stem}/{document['metadata']['name']}"] = {"apiVersion": "v1", "kind": "Pod", "metadata": template["metadata"], "spec": template["spec"]}
+    pods["multi-container-with-env-and-init"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "worker", "labels": {"app": "worker"}},
+        "spec": {
+            "initContainers": [{"name": "migrate", "image": "busybox", "command": ["true"]}],
+            "containers": [
+                {"name": "app", "image": "python:3.12", "env": [{"name": "OPENAI_BASE_URL", "value": "https://example.internal/v1"}, {"name": "LOG", "value": "1"}]},
+                {"name": "metrics", "image": "prom/statsd-exporter"},
+            ],
+            "volumes": [{"name": "scratch", "emptyDir": {}}],
+        },
+    }
+    pods["irsa"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bedrock-app", "annotations": {"llmesh.io/skip-env": "ANTHROPIC_BASE_URL", "llmesh.io/sidecar-memory-limit": "256Mi"}},
+        "spec": {
+            "serviceAccountName": "bedrock-app",
+            "containers": [{"name": "app", "image": "python:3.12",
+                            "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/llm"}, {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"}],
+                            "volumeMounts": [{"name": "aws-iam-token", "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount", "readOnly": True}]}],
+            "volumes": [{"name": "aws-iam-token", "projected": {"sources": [{"serviceAccountToken": {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"}}]}}],
+        },
+    }
+    return pods
+
+
+def inject(client, operator, pod):
+    response = client.post(f"{operator.url}/inject", json=review(pod))
+    assert response.status_code == 200, response.text
+    answer = response.json()["response"]
+    assert answer["allowed"] is True and answer["uid"] == "u-1"
+    if "patch" not in answer:
+        return pod, answer
+    assert answer["patchType"] == "JSONPatch"
+    patch = jsonpatch.JsonPatch(json.loads(base64.b64decode(answer["patch"])))
+    return patch.apply(copy.deepcopy(pod)), answer
+
+
+def sidecar_of(pod):
+    return next(c for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"] if c["name"] == "llmesh-sidecar")
+
+
+def test_injected_pods_are_valid_and_point_sdks_at_the_sidecar(api, tmp_path):
+    operator = WebhookOperator(api, tmp_path / "op").start()
+    try:
+        bundle = wait_until(lambda: ca_bundle(api), what="caBundle patched into the webhook configuration")
+        client = client_for(bundle)
+        for name, pod in example_pods().items():
+            injected, answer = inject(client, operator, pod)
+            kubernetes_validate.validate(injected, KUBERNETES, strict=True)
+            sidecar = sidecar_of(injected)
+            assert sidecar["restartPolicy"] == "Always" and injected["spec"]["initContainers"][0]["name"] == "llmesh-sidecar", name
+            assert sidecar["securityContext"]["runAsNonRoot"] and sidecar["securityContext"]["readOnlyRootFilesystem"]
+            assert sidecar["securityContext"]["capabilities"]["drop"] == ["ALL"]
+            assert any(e["name"] == "LLMESH_OPERATOR_CA" for e in sidecar["env"]), "the sidecar trusts the operator's CA"
+            token_mounts = [c for c in injected["spec"]["containers"] for m in c.get("volumeMounts", []) if m["name"] == "llmesh-operator-token"]
+            assert token_mounts == [], "the operator token is mounted in the sidecar only"
+            for container in injected["spec"]["containers"]:
+                env = {e["name"]: e.get("value") for e in container.get("env", [])}
+                original = {e["name"]: e.get("value") for c in pod["spec"]["containers"] if c["name"] == container["name"] for e in c.get("env", [])}
+                for variable, value in {"OPENAI_BASE_URL": "http://127.0.0.1:15080/v1", "ANTHROPIC_BASE_URL": "http://127.0.0.1:15080"}.items():
+                    skipped = variable in injected["metadata"].get("annotations", {}).get("llmesh.io/skip-env", "")
+                    if variable in original:
+                        assert env[variable] == original[variable], f"{name}: an app's own {variable} is kept"
+                    elif skipped:
+                        assert variable not in env
+                    else:
+                        assert env[variable] == value, f"{name}/{container['name']}"
+            # Re-invocation (reinvocationPolicy IfNeeded) changes nothing.
+            again, second = inject(client, operator, injected)
+            assert "patch" not in second and again == injected, name
+        irsa = sidecar_of(inject(client, operator, example_pods()["irsa"])[0])
+        assert {e["name"] for e in irsa["env"]} >= {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"}
+        assert any(m["name"] == "aws-iam-token" for m in irsa["volumeMounts"])
+        assert irsa["resources"]["limits"]["memory"] == "256Mi"
+    finally:
+        operator.stop()
+
+
+def test_opted_out_and_host_network_pods_are_untouched_and_bad_reviews_get_clean_errors(api, tmp_path):
+    operator = WebhookOperator(api, tmp_path / "op").start()
+    try:
+        client = client_for(wait_until(lambda: ca_bundle(api), what="caBundle"))
+        opted_out = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "labels": {"llmesh.io/inject": "false"}}, "spec": {"containers": [{"name": "a", "image": "b"}]}}
+        assert "patch" not in inject(client, operator, opted_out)[1]
+        host = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "h"}, "spec": {"hostNetwork": True, "containers": [{"name": "a", "image": "b"}]}}
+        _, answer = inject(client, operator, host)
+        assert "patch" not in answer and "hostNetwork" in answer["warnings"][0]
+        for body in (b"not json", b"{}", json.dumps({"kind": "AdmissionReview"}).encode(), b"[" * 1000):
+            response = client.post(f"{operator.url}/inject", content=body)
+            assert response.status_code == 400 and "AdmissionReview" in response.json()["error"]
+        huge = client.post(f"{operator.url}/inject", content=b"x" * (5 * 1024 * 1024))
+        assert huge.status_code == 413
+        # A review whose object is not a usable pod is allowed, untouched, with a warning: never blocked by the webhook.
+        odd = client.post(f"{operator.url}/inject", json=review({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}})).json()["response"]
+        assert odd["allowed"] is True and "patch" not in odd
+    finally:
+        operator.stop()
+
+
+def test_validate_names_the_field(api, tmp_path):
+    operator = WebhookOperator(api, tmp_path / "op").start()
+    try:
+        client = client_for(wait_until(lambda: ca_bundle(api), what="caBundle"))
+        bad = {"apiVersion": "llmesh.io/v1alpha1", "kind": "LLMPolicy", "metadata": {"name": "p", "namespace": "shop"},
+               "spec": {"guardrails": {"denyPatterns": ["([a-z"]}}}
+        answer = client.post(f"{operator.url}/validate", json=review(bad)).json()["response"]
+        assert answer["allowed"] is False and "spec.guardrails.denyPatterns[0]" in answer["status"]["message"]
+        good = {"apiVersion": "llmesh.io/v1alpha1", "kind": "LLMRoute", "metadata": {"name": "r", "namespace": "shop"},
+                "spec": {"match": {"model": "m"}, "backends": [{"provider": "not-yet-applied"}]}}
+        assert client.post(f"{operator.url}/validate", json=review(good)).json()["response"]["allowed"] is True, "references are the operator's, not the webhook's"
+    finally:
+        operator.stop()
+
+
+def test_webhook_answers_quickly(api, tmp_path):
+    operator = WebhookOperator(api, tmp_path / "op").start()
+    try:
+        client = client_for(wait_until(lambda: ca_bundle(api), what="caBundle"))
+        pod = example_pods()["multi-container-with-env-and-init"]
+        times = []
+        for _ in range(1000):
+            started = time.perf_counter()
+            assert client.post(f"{operator.url}/inject", json=review(pod)).status_code == 200
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        print(f"/inject over 1000 requests (keep-alive, TLS): p50 {statistics.median(times):.2f} ms, p99 {times[989]:.2f} ms, max {times[-1]:.2f} ms")
+    finally:
+        operator.stop()
+
+
+def test_webhook_keeps_answering_across_a_ca_rotation(api, tmp_path):
+    # Short lives: the serving certificate renews every ~2 s and the CA every ~4 s; callers always use the bundle the
+    # operator last published in the webhook configuration, as the API server does.
+    operator = WebhookOperator(api, tmp_path / "op", ["--ca-validity", "6", "--serving-certificate-validity", "3", "--certificate-check-interval", "0.5", "--bundle-propagation-delay", "1"]).start()
+    try:
+        first = wait_until(lambda: ca_bundle(api), what="caBundle")
+        pod = example_pods()["multi-container-with-env-and-init"]
+        bundles = {first}
+        deadline = time.time() + 10
+        answered = 0
+        while time.time() < deadline:
+            bundle = ca_bundle(api)
+            assert bundle and "BEGIN CERTIFICATE" in bundle, repr(bundle)[:300]
+            bundles.add(bundle)
+            response = client_for(bundle).post(f"{operator.url}/inject", json=review(pod))
+            assert response.status_code == 200
+            answered += 1
+            time.sleep(0.1)
+        assert len(bundles) >= 2, "the CA was rotated during the test"
+        assert answered > 20
+        stored = api.get_json("secret", "llmesh-operator-tls", "-n", "default")["data"]
+        assert base64.b64decode(stored["ca-previous.crt"]).startswith(b"-----BEGIN CERTIFICATE-----"), "the previous CA stays in the bundle"
+    finally:
+        operator.stop()
