@@ -146,9 +146,7 @@ struct OperatorCommand: AsyncParsableCommand {
         let authenticator = TokenAuthenticator(client: client)
         let metrics = controller.metrics
         let snapshots = controller.snapshots
-        let snapshotService = SnapshotService(store: snapshots, authenticator: authenticator) { namespace, _ in
-            Task { if let age = await snapshots.age(of: namespace), age < .seconds(30) { metrics.recordPushLatency(age) } }
-        }
+        let snapshotService = SnapshotService(store: snapshots, authenticator: authenticator) { latency in metrics.recordPushLatency(latency) }
         var injection = InjectionSettings(image: sidecarImage, operatorURL: sidecarOperatorURL ?? "https://llmesh-operator.\(config.namespace).svc:8443")
         injection.nativeSidecar = sidecarNative
         injection.logLevel = sidecarLogLevel

@@ -36,7 +36,11 @@ def test_static_binary_needs_no_swift_runtime_and_runs_in_a_bare_root(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
     shutil.copy2(STATIC, root / "llmesh")
-    result = subprocess.run(["chroot", str(root), "/llmesh", "version"], capture_output=True, text=True)
+    # A container has /proc (the Swift runtime reads the command line there); mount one, in a private mount
+    # namespace so nothing outlives the test.
+    (root / "proc").mkdir()
+    script = f"mount -t proc proc {root}/proc && exec chroot {root} /llmesh version"
+    result = subprocess.run(["unshare", "--mount", "--pid", "--fork", "sh", "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith("llmesh ")
     size = pathlib.Path(STATIC).stat().st_size / 1048576

@@ -114,7 +114,7 @@ enum FieldDescriptions {
     private static let status: [String: String] = [
         "conditions": "Accepted (the spec is valid), ResolvedRefs (everything it names exists and is usable) and Ready (sidecars enforce it).",
         "observedGeneration": "The metadata.generation the conditions describe.",
-        "snapshotVersion": "Version of the namespace's policy snapshot that includes this resource.",
+        "snapshotVersion": "Version of the first policy snapshot of the namespace that enforced this generation of the resource.",
         "backends": "Backends whose provider is ready.",
         "spend": "USD spent in the current budget period, summed over every sidecar.",
         "periodStart": "Start of the current budget period.",

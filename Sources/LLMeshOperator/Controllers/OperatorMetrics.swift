@@ -32,7 +32,7 @@ public final class OperatorMetrics: Sendable {
         connectedSidecars = registry.makeGauge(descriptor: .init(metricName: "llmesh_operator_connected_sidecars", unitName: "", helpText: "Sidecar long-polls held open by this replica."))
         pushLatency = registry.makeDurationHistogram(
             descriptor: .init(metricName: "llmesh_operator_push_latency_seconds", unitName: "", helpText: "From a snapshot change to its answer to a waiting sidecar."),
-            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
+            buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
         )
         usageBatches = registry.makeCounter(descriptor: .init(metricName: "llmesh_operator_usage_batches_total", unitName: "", helpText: "Usage batches written to status."))
         usageLag = registry.makeGauge(descriptor: .init(metricName: "llmesh_operator_usage_lag_seconds", unitName: "", helpText: "Age of the oldest usage batch at the last write."))

@@ -33,9 +33,17 @@ public struct ResourceStatus: Sendable, Hashable {
         return .object(status.filter { $0.value != .null })
     }
 
-    /// Whether writing this status would change `current` (timestamps aside).
+    /// Whether writing this status would change `current` (timestamps aside). `snapshotVersion` alone does not count:
+    /// it records the first snapshot that enforced this generation, so a change elsewhere in the namespace does not
+    /// rewrite the status of every resource in it.
     func differs(from current: JSONValue?) -> Bool {
-        Self.withoutTimes(merged(into: current, now: "")) != Self.withoutTimes(current)
+        var proposed = Self.withoutTimes(merged(into: current, now: ""))
+        var existing = Self.withoutTimes(current)
+        if existing["snapshotVersion"] != nil || !isReady {
+            proposed["snapshotVersion"] = nil
+            existing["snapshotVersion"] = nil
+        }
+        return proposed != existing
     }
 
     private static func withoutTimes(_ status: JSONValue?) -> JSONValue {

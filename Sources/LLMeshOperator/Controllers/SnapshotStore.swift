@@ -8,7 +8,7 @@ public actor SnapshotStore {
     private struct Waiter {
         var after: Int
         var knownHash: String?
-        var continuation: CheckedContinuation<PolicySnapshot?, Never>
+        var continuation: CheckedContinuation<Delivery?, Never>
         var id: UInt64
 
         /// Whether `snapshot` is news to this waiter: a higher version, or different content than it holds.
@@ -16,7 +16,8 @@ public actor SnapshotStore {
     }
 
     private var waiters: [String: [Waiter]] = [:]
-    private var updatedAt: [String: ContinuousClock.Instant] = [:]
+    /// The JSON of each namespace's current snapshot, made once per version however many sidecars fetch it.
+    private var encoded: [String: (version: Int, bytes: [UInt8])] = [:]
     private var nextWaiterID: UInt64 = 0
 
     public init() {}
@@ -37,10 +38,10 @@ public actor SnapshotStore {
         let previous = snapshots[namespace]?.version ?? 0
         let snapshot = PolicySnapshot(namespace: namespace, version: max(sourceVersion, previous + 1), contentHash: hash, bundle: bundle, credentials: credentials, exhaustedBudgets: exhaustedBudgets)
         snapshots[namespace] = snapshot
-        updatedAt[namespace] = .now
         let ready = waiters[namespace]?.filter { $0.wants(snapshot) } ?? []
         waiters[namespace]?.removeAll { $0.wants(snapshot) }
-        for waiter in ready { waiter.continuation.resume(returning: snapshot) }
+        let now = ContinuousClock.now
+        for waiter in ready { waiter.continuation.resume(returning: Delivery(snapshot: snapshot, changedAt: now)) }
         return snapshot
     }
 
@@ -50,10 +51,22 @@ public actor SnapshotStore {
     /// The hash makes the exchange safe across operator restarts and replicas, whose version numbers for the same
     /// content may differ: a sidecar never waits on content it does not have.
     public func waitForNewer(namespace: String, after: Int, knownHash: String? = nil, timeout: Duration) async -> PolicySnapshot? {
-        if let current = snapshots[namespace], Self.isNews(current, after: after, knownHash: knownHash) { return current }
+        await waitForDelivery(namespace: namespace, after: after, knownHash: knownHash, timeout: timeout)?.snapshot
+    }
+
+    /// A snapshot handed to a waiting long-poll; `changedAt` is set when the request was held and woken by the change
+    /// (the start of its push latency).
+    public struct Delivery: Sendable {
+        public var snapshot: PolicySnapshot
+        public var changedAt: ContinuousClock.Instant?
+    }
+
+    /// Like ``waitForNewer(namespace:after:knownHash:timeout:)``, telling whether the request was held for the change.
+    public func waitForDelivery(namespace: String, after: Int, knownHash: String? = nil, timeout: Duration) async -> Delivery? {
+        if let current = snapshots[namespace], Self.isNews(current, after: after, knownHash: knownHash) { return Delivery(snapshot: current, changedAt: nil) }
         let id = nextWaiterID
         nextWaiterID += 1
-        return await withTaskGroup(of: PolicySnapshot?.self) { group in
+        return await withTaskGroup(of: Delivery?.self) { group in
             group.addTask {
                 await withTaskCancellationHandler {
                     await self.park(namespace: namespace, after: after, knownHash: knownHash, id: id)
@@ -72,11 +85,11 @@ public actor SnapshotStore {
         }
     }
 
-    private func park(namespace: String, after: Int, knownHash: String?, id: UInt64) async -> PolicySnapshot? {
+    private func park(namespace: String, after: Int, knownHash: String?, id: UInt64) async -> Delivery? {
         await withCheckedContinuation { continuation in
             let waiter = Waiter(after: after, knownHash: knownHash, continuation: continuation, id: id)
             if let current = snapshots[namespace], waiter.wants(current) {
-                continuation.resume(returning: current)
+                continuation.resume(returning: Delivery(snapshot: current, changedAt: nil))
             } else {
                 waiters[namespace, default: []].append(waiter)
             }
@@ -93,9 +106,14 @@ public actor SnapshotStore {
         snapshot.version > after || (knownHash != nil && knownHash != snapshot.contentHash)
     }
 
-    /// Time since `namespace`'s snapshot last changed: for a long-poll woken by the change, its push latency.
-    public func age(of namespace: String) -> Duration? {
-        updatedAt[namespace].map { $0.duration(to: .now) }
+    /// The snapshot as JSON, encoded once per version and shared by every answer.
+    public func json(of snapshot: PolicySnapshot) -> [UInt8] {
+        if let cached = encoded[snapshot.namespace], cached.version == snapshot.version, snapshots[snapshot.namespace]?.contentHash == snapshot.contentHash {
+            return cached.bytes
+        }
+        let bytes = (try? JSONEncoder().encode(snapshot)).map(Array.init) ?? []
+        if snapshots[snapshot.namespace]?.version == snapshot.version { encoded[snapshot.namespace] = (snapshot.version, bytes) }
+        return bytes
     }
 
     /// Waiting long-polls, for metrics.

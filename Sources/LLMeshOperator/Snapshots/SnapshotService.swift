@@ -69,13 +69,14 @@ public struct SnapshotService: Sendable {
     let authenticator: TokenAuthenticator
     /// Cap on a long-poll, whatever the client asks.
     let maximumWait: Duration
-    let onServed: @Sendable (_ namespace: String, _ version: Int) -> Void
+    /// Called with the push latency of each held long-poll answered with a new snapshot: from the change to the answer.
+    let onPushed: @Sendable (Duration) -> Void
 
-    public init(store: SnapshotStore, authenticator: TokenAuthenticator, maximumWait: Duration = .seconds(60), onServed: @escaping @Sendable (String, Int) -> Void = { _, _ in }) {
+    public init(store: SnapshotStore, authenticator: TokenAuthenticator, maximumWait: Duration = .seconds(60), onPushed: @escaping @Sendable (Duration) -> Void = { _ in }) {
         self.store = store
         self.authenticator = authenticator
         self.maximumWait = maximumWait
-        self.onServed = onServed
+        self.onPushed = onPushed
     }
 
     public static let pathPrefix = "/v1/snapshots/"
@@ -99,15 +100,17 @@ public struct SnapshotService: Sendable {
         }
         let requested = request.query["timeoutSeconds"].flatMap(Int.init).map { Duration.seconds(max(0, $0)) } ?? .seconds(30)
         let wait = min(requested, maximumWait)
-        let snapshot: PolicySnapshot?
+        let delivery: SnapshotStore.Delivery?
         if let after {
-            snapshot = await store.waitForNewer(namespace: namespace, after: after, knownHash: request.query["hash"], timeout: wait)
+            delivery = await store.waitForDelivery(namespace: namespace, after: after, knownHash: request.query["hash"], timeout: wait)
         } else {
-            snapshot = await store.snapshot(of: namespace) ?? PolicySnapshot(namespace: namespace, version: 0, contentHash: SnapshotStore.contentHash(bundle: PolicyBundle(), credentials: [:]), bundle: PolicyBundle(), credentials: [:])
+            let current = await store.snapshot(of: namespace) ?? PolicySnapshot(namespace: namespace, version: 0, contentHash: SnapshotStore.contentHash(bundle: PolicyBundle(), credentials: [:]), bundle: PolicyBundle(), credentials: [:])
+            delivery = SnapshotStore.Delivery(snapshot: current, changedAt: nil)
         }
-        guard let snapshot else { return ServiceResponse(status: 204) }
-        onServed(namespace, snapshot.version)
-        let body = (try? JSONEncoder().encode(snapshot)).map(Array.init) ?? []
+        guard let delivery else { return ServiceResponse(status: 204) }
+        let snapshot = delivery.snapshot
+        let body = await store.json(of: snapshot)
+        if let changedAt = delivery.changedAt { onPushed(changedAt.duration(to: .now)) }
         return ServiceResponse(status: 200, headers: [("content-type", "application/json"), ("x-llmesh-snapshot-version", String(snapshot.version)), ("x-llmesh-snapshot-hash", snapshot.contentHash)], body: body)
     }
 }
