@@ -94,12 +94,15 @@ def ready_count(api):
     return total
 
 
-async def sidecar(client, url, namespace, token, changed, arrivals):
+WORKERS = int(os.environ.get("WORKERS", 4))
+
+
+async def sidecar(client, url, namespace, token, stop, arrivals, errors):
     """One simulated sidecar: fetch, then long-poll; record when each new version's answer arrives (its head: the
     body is read but not parsed, so the client's own JSON cost does not count)."""
     headers = {"Authorization": f"Bearer {token}"}
     version = digest = None
-    while not changed["done"]:
+    while not stop.is_set():
         try:
             if version is None:
                 first = await client.get(f"{url}/v1/snapshots/{namespace}", headers=headers)
@@ -109,67 +112,101 @@ async def sidecar(client, url, namespace, token, changed, arrivals):
                 await response.aread()
                 if response.status_code == 200:
                     version, digest = response.headers["x-llmesh-snapshot-version"], response.headers["x-llmesh-snapshot-hash"]
-                    arrivals.append((namespace, arrived, version))
+                    arrivals.put((namespace, arrived, version))
         except (httpx.HTTPError, KeyError) as error:
             # A real sidecar reconnects with backoff; so does this one, and the benchmark counts it.
-            changed["errors"] = changed.get("errors", 0) + 1
-            changed["last_error"] = repr(error)
+            errors.put(repr(error))
             await asyncio.sleep(0.2)
 
 
-async def propagation(api, operator, certificates):
+def worker(tokens, url, ca_file, stop, arrivals, errors):
+    """A process holding its share of the simulated sidecars, so the rig is not one Python process's CPU."""
+    import ssl
+
+    async def run():
+        context = ssl.create_default_context(cafile=ca_file)
+        limits = httpx.Limits(max_connections=len(tokens) + 10, max_keepalive_connections=len(tokens) + 10)
+        async with httpx.AsyncClient(verify=context, timeout=60, limits=limits) as client:
+            tasks = [asyncio.create_task(sidecar(client, url, ns, token, stop, arrivals, errors)) for ns, token in tokens]
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(run())
+
+
+def propagation(api, operator, certificates):
+    import multiprocessing
+    import queue as queues
     tokens = []
     for i in range(SIDECARS):
         namespace = f"ns-{i % SIDECAR_NAMESPACES}"
         token = f"bench-{i}"
         api.register_token(token, namespace)
         tokens.append((namespace, token))
-    changed = {"done": False}
-    arrivals = []
-    import ssl
-    context = ssl.create_default_context(cafile=str(certificates.ca_file))
-    limits = httpx.Limits(max_connections=SIDECARS + 10, max_keepalive_connections=SIDECARS + 10)
-    async with httpx.AsyncClient(verify=context, timeout=60, limits=limits) as client:
-        tasks = [asyncio.create_task(sidecar(client, operator.url, ns, token, changed, arrivals)) for ns, token in tokens]
-        deadline = time.time() + 300
-        while (operator.metric("llmesh_operator_connected_sidecars") or 0) < SIDECARS and time.time() < deadline:
-            await asyncio.sleep(0.5)
-        connected = operator.metric("llmesh_operator_connected_sidecars")
-        rss_connected = rss_mib(operator.process.pid)
-        latencies = []
-        missed = 0
-        async with httpx.AsyncClient(base_url=api.url, timeout=30) as writer:
-            for change in range(CHANGES):
-                arrivals.clear()
-                written = {}
-
-                async def patch(namespace):
-                    await writer.patch(f"/apis/llmesh.io/v1alpha1/namespaces/{namespace}/llmpolicies/r0",
-                                       json={"spec": {"limits": {"requestsPerMinute": 1000 + change}}}, headers={"Content-Type": "application/merge-patch+json"})
-                    written[namespace] = time.time()
-
-                started = time.time()
-                await asyncio.gather(*(patch(f"ns-{n}") for n in range(SIDECAR_NAMESPACES)))
-                deadline = time.time() + 45
-                while len(arrivals) < SIDECARS and time.time() < deadline:
-                    await asyncio.sleep(0.005)
-                missed += SIDECARS - len(arrivals)
-                # From the API write that changed the sidecar's namespace to the sidecar holding the answer.
-                latencies += [(at - written.get(ns, started)) * 1000 for ns, at, _ in arrivals]
-                await asyncio.sleep(1)
-        changed["done"] = True
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    context = multiprocessing.get_context("fork")
+    stop, arrivals, errors = context.Event(), context.Queue(), context.Queue()
+    workers = [context.Process(target=worker, args=(tokens[w::WORKERS], operator.url, str(certificates.ca_file), stop, arrivals, errors)) for w in range(WORKERS)]
+    for process in workers:
+        process.start()
+    deadline = time.time() + 300
+    while (operator.metric("llmesh_operator_connected_sidecars") or 0) < SIDECARS and time.time() < deadline:
+        time.sleep(0.5)
+    connected = operator.metric("llmesh_operator_connected_sidecars")
+    rss_connected = rss_mib(operator.process.pid)
+    latencies = []
+    missed = 0
+    writer = httpx.Client(base_url=api.url, timeout=30)
+    for change in range(CHANGES):
+        while True:
+            try:
+                arrivals.get_nowait()
+            except queues.Empty:
+                break
+        written = {}
+        started = time.time()
+        for n in range(SIDECAR_NAMESPACES):
+            namespace = f"ns-{n}"
+            writer.patch(f"/apis/llmesh.io/v1alpha1/namespaces/{namespace}/llmpolicies/r0",
+                         json={"spec": {"limits": {"requestsPerMinute": 1000 + change}}}, headers={"Content-Type": "application/merge-patch+json"})
+            written[namespace] = time.time()
+        got = []
+        deadline = time.time() + 45
+        while len(got) < SIDECARS and time.time() < deadline:
+            try:
+                got.append(arrivals.get(timeout=max(0.01, deadline - time.time())))
+            except queues.Empty:
+                break
+        missed += SIDECARS - len(got)
+        # From the API write that changed the sidecar's namespace to the sidecar holding the answer.
+        latencies += [(at - written.get(ns, started)) * 1000 for ns, at, _ in got]
+        time.sleep(1)
+    stop.set()
+    for process in workers:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+    error_count = 0
+    last_error = None
+    while True:
+        try:
+            last_error = errors.get_nowait()
+            error_count += 1
+        except queues.Empty:
+            break
     latencies.sort()
     push = histogram_quantiles(operator.metrics(), "llmesh_operator_push_latency_seconds")
     return {
         "operator_push_latency_ms_p50_bucket": push[0], "operator_push_latency_ms_p99_bucket": push[1],
-        "sidecars": SIDECARS, "sidecar_namespaces": SIDECAR_NAMESPACES, "connected": connected, "client_errors": changed.get("errors", 0), "operator_rss_mib_with_sidecars": round(rss_connected, 1),
-        "changes": CHANGES, "deliveries": len(latencies), "missed_within_45s": missed, "last_client_error": changed.get("last_error"),
-        "propagation_ms_p50": round(statistics.median(latencies), 1),
-        "propagation_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
-        "propagation_ms_max": round(latencies[-1], 1),
+        "sidecars": SIDECARS, "sidecar_namespaces": SIDECAR_NAMESPACES, "rig_processes": WORKERS, "connected": connected,
+        "client_errors": error_count, "last_client_error": last_error,
+        "operator_rss_mib_with_sidecars": round(rss_connected, 1),
+        "changes": CHANGES, "deliveries": len(latencies), "missed_within_45s": missed,
+        "propagation_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
+        "propagation_ms_p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1) if latencies else None,
+        "propagation_ms_max": round(latencies[-1], 1) if latencies else None,
     }
 
 
@@ -204,7 +241,7 @@ def run(api, operator, certificates, populate_seconds, total):
         "resources_per_second": round(total / resync), "namespace_reconciles": reconciles,
         "operator_rss_mib_after_resync": round(rss_idle, 1),
     }
-    result.update(asyncio.run(propagation(api, operator, certificates)))
+    result.update(propagation(api, operator, certificates))
     result["operator_rss_mib_end"] = round(rss_mib(operator.process.pid), 1)
     print(json.dumps(result, indent=2))
     out = ROOT / "Benchmarks" / "results"

@@ -14,7 +14,7 @@ import trustme
 
 from conftest import BINARY, Sidecar, free_port
 
-APISERVER = str(pathlib.Path(BINARY).parent / "llmesh-test-apiserver")
+APISERVER = os.environ.get("LLMESH_TEST_APISERVER", str(pathlib.Path(BINARY).parent / "llmesh-test-apiserver"))
 KUBECTL = shutil.which("kubectl")
 OPERATOR_AUDIENCE = "llmesh.io/operator"
 
