@@ -3,6 +3,8 @@ public enum ProviderType: String, Sendable, Hashable, Codable, CaseIterable {
     case openAI = "OpenAI"
     case anthropic = "Anthropic"
     case openAICompatible = "OpenAICompatible"
+    /// AWS Bedrock Runtime, signed with SigV4 (endpoint `https://bedrock-runtime.REGION.amazonaws.com` by default).
+    case bedrock = "Bedrock"
     case mock = "Mock"
 
     /// The endpoint used when the resource names none.
@@ -10,7 +12,7 @@ public enum ProviderType: String, Sendable, Hashable, Codable, CaseIterable {
         switch self {
         case .openAI: return "https://api.openai.com/v1"
         case .anthropic: return "https://api.anthropic.com"
-        case .openAICompatible, .mock: return nil
+        case .openAICompatible, .bedrock, .mock: return nil
         }
     }
 }

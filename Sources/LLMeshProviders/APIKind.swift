@@ -2,6 +2,8 @@
 public enum APIDialect: String, Sendable, Hashable, Codable {
     case openAI
     case anthropic
+    /// AWS Bedrock Runtime (rest-json): errors are `{"message": …}` with an `x-amzn-errortype` header.
+    case bedrock
 }
 
 /// The LLM API operations the sidecar serves, classified from method and path.
@@ -13,11 +15,24 @@ public enum APIKind: String, Sendable, Hashable, Codable, CaseIterable {
     case models = "models"
     case messages = "messages"
     case countTokens = "messages.count_tokens"
+    case converse = "bedrock.converse"
+    case converseStream = "bedrock.converse_stream"
+    case invoke = "bedrock.invoke"
+    case invokeStream = "bedrock.invoke_with_response_stream"
+
+    /// The Bedrock Runtime operations, whose model id travels in the path.
+    public var isBedrock: Bool {
+        switch self {
+        case .converse, .converseStream, .invoke, .invokeStream: return true
+        default: return false
+        }
+    }
 
     /// The dialect of requests and answers for this operation.
     public var dialect: APIDialect {
         switch self {
         case .messages, .countTokens: return .anthropic
+        case .converse, .converseStream, .invoke, .invokeStream: return .bedrock
         default: return .openAI
         }
     }
@@ -25,7 +40,7 @@ public enum APIKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// The OpenTelemetry GenAI `gen_ai.operation.name`.
     public var operationName: String {
         switch self {
-        case .chatCompletions, .messages: return "chat"
+        case .chatCompletions, .messages, .converse, .converseStream, .invoke, .invokeStream: return "chat"
         case .completions: return "text_completion"
         case .embeddings: return "embeddings"
         case .responses: return "generate_content"
@@ -44,14 +59,18 @@ public enum APIKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .models: return "/models"
         case .messages: return "/v1/messages"
         case .countTokens: return "/v1/messages/count_tokens"
+        case .converse: return "/converse"
+        case .converseStream: return "/converse-stream"
+        case .invoke: return "/invoke"
+        case .invokeStream: return "/invoke-with-response-stream"
         }
     }
 
     /// Whether the operation may answer with a Server-Sent Events stream.
     public var canStream: Bool {
         switch self {
-        case .chatCompletions, .completions, .responses, .messages: return true
-        case .embeddings, .models, .countTokens: return false
+        case .chatCompletions, .completions, .responses, .messages, .converseStream, .invokeStream: return true
+        case .embeddings, .models, .countTokens, .converse, .invoke: return false
         }
     }
 
@@ -75,9 +94,66 @@ public enum APIKind: String, Sendable, Hashable, Codable, CaseIterable {
         case "/v1/models", "/models": kind = .models
         case "/v1/messages": kind = .messages
         case "/v1/messages/count_tokens": kind = .countTokens
-        default: return .unknownPath
+        default:
+            guard let bedrock = BedrockPath(path: trimmed) else { return .unknownPath }
+            kind = bedrock.kind
         }
         let expected = kind == .models ? "GET" : "POST"
         return method == expected ? .api(kind) : .methodNotAllowed(allowed: expected)
+    }
+}
+
+/// A Bedrock Runtime path, `/model/{modelId}/{operation}`, with the model id decoded from its wire form.
+///
+/// botocore percent-encodes the model id as one path label (`:` → `%3A`, and an ARN's `/` → `%2F`), so the id is one
+/// segment on the wire; it is decoded once here.
+public struct BedrockPath: Sendable, Hashable {
+    /// Longest model id Bedrock accepts (an inference-profile or provisioned-throughput ARN).
+    public static let maximumModelIDLength = 2048
+    public var modelID: String
+    public var kind: APIKind
+
+    public init?<Path: StringProtocol>(path: Path) {
+        guard path.hasPrefix("/model/") else { return nil }
+        let rest = path.dropFirst("/model/".count)
+        guard let slash = rest.lastIndex(of: "/") else { return nil }
+        let encoded = rest[..<slash]
+        switch rest[rest.index(after: slash)...] {
+        case "converse": kind = .converse
+        case "converse-stream": kind = .converseStream
+        case "invoke": kind = .invoke
+        case "invoke-with-response-stream": kind = .invokeStream
+        default: return nil
+        }
+        guard !encoded.isEmpty, !encoded.contains("/"), let decoded = PercentDecoding.decode(encoded),
+              !decoded.isEmpty, decoded.utf8.count <= Self.maximumModelIDLength else { return nil }
+        modelID = decoded
+    }
+}
+
+/// Strict percent-decoding of one path segment: a `%` must be followed by two hex digits, and the result must be UTF-8.
+enum PercentDecoding {
+    static func decode<Text: StringProtocol>(_ text: Text) -> String? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 48...57: return byte - 48
+        case 65...70: return byte - 55
+        case 97...102: return byte - 87
+        default: return nil
+        }
     }
 }

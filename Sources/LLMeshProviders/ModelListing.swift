@@ -2,7 +2,7 @@
 public enum ModelListing {
     public static func body(models: [String], dialect: APIDialect, created: Int) -> [UInt8] {
         switch dialect {
-        case .openAI:
+        case .openAI, .bedrock:
             let items = models.map { #"{"id":\#(JSONText.quoted($0)),"object":"model","created":\#(created),"owned_by":"llmesh"}"# }
             return Array(#"{"object":"list","data":[\#(items.joined(separator: ","))]}"#.utf8)
         case .anthropic:

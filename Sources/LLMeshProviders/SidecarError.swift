@@ -24,11 +24,13 @@ public struct SidecarError: Error, Sendable, Hashable {
         case rateLimitExceeded = "rate_limit_exceeded"
         case budgetExceeded = "budget_exceeded"
         case limitStoreUnavailable = "limit_store_unavailable"
+        /// The request uses a feature the route's upstream API cannot express; refused rather than dropped.
+        case untranslatable = "untranslatable_request"
 
         /// The HTTP status for this code.
         public var status: Int {
             switch self {
-            case .invalidJSON, .invalidRequest, .dialectMismatch, .promptTooLarge: return 400
+            case .invalidJSON, .invalidRequest, .dialectMismatch, .promptTooLarge, .untranslatable: return 400
             case .invalidAPIKey, .virtualKeyRequired: return 401
             case .modelNotAllowed, .guardrailBlocked: return 403
             case .rateLimitExceeded, .budgetExceeded: return 429
@@ -67,6 +69,22 @@ public struct SidecarError: Error, Sendable, Hashable {
             return #"{"error":{"message":\#(JSONText.quoted(message)),"type":\#(JSONText.quoted(openAIType)),"param":\#(param),"code":\#(JSONText.quoted(code.rawValue))}}"#
         case .anthropic:
             return #"{"type":"error","error":{"type":\#(JSONText.quoted(anthropicType)),"message":\#(JSONText.quoted(message))}}"#
+        case .bedrock:
+            return #"{"message":\#(JSONText.quoted(message)),"__type":\#(JSONText.quoted(awsErrorType))}"#
+        }
+    }
+
+    /// The AWS error code botocore raises as `ClientError` (sent in `x-amzn-errortype` and the body's `__type`).
+    public var awsErrorType: String {
+        switch status {
+        case 400, 413: return "ValidationException"
+        case 401, 403: return "AccessDeniedException"
+        case 404: return "ResourceNotFoundException"
+        case 405: return "ValidationException"
+        case 429: return "ThrottlingException"
+        case 503: return "ServiceUnavailableException"
+        case 504: return "ModelTimeoutException"
+        default: return "InternalServerException"
         }
     }
 

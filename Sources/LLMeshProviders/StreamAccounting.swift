@@ -25,6 +25,9 @@ public struct StreamAccounting: Sendable {
         case .anthropic:
             observeAnthropicEvent(event)
             return event.raw
+        case .bedrock:
+            // Bedrock streams are AWS event streams, never SSE; accounted by BedrockUsage instead.
+            return event.raw
         }
     }
 
