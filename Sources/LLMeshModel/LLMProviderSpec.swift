@@ -60,6 +60,9 @@ public struct LLMProviderSpec: ResourceSpec, YAMLReadableSpec {
         if endpoint == nil && type == .openAICompatible {
             reader.report("endpoint", "is required for type OpenAICompatible")
         }
+        if auth?.aws != nil && type != .bedrock {
+            reader.report("auth.aws", "is only allowed for type Bedrock")
+        }
         if type == .mock {
             if endpoint != nil { reader.report("endpoint", "must not be set for type Mock") }
             if auth != nil { reader.report("auth", "must not be set for type Mock") }
@@ -81,13 +84,90 @@ public struct LLMProviderSpec: ResourceSpec, YAMLReadableSpec {
 /// How llmesh authenticates to a provider.
 public struct ProviderAuth: Sendable, Hashable, Codable {
     public var apiKey: APIKeySource?
+    /// AWS credentials for SigV4 (Bedrock): the pod's IAM role by web identity (IRSA), EKS Pod Identity, or the
+    /// sidecar's environment, resolved in the order the AWS SDKs use.
+    public var aws: AWSAuth?
 
-    public init(apiKey: APIKeySource?) {
+    public init(apiKey: APIKeySource?, aws: AWSAuth? = nil) {
         self.apiKey = apiKey
+        self.aws = aws
     }
 
     static func read(_ reader: inout FieldReader) -> ProviderAuth {
-        ProviderAuth(apiKey: reader.object("apiKey") { APIKeySource.read(&$0) } ?? nil)
+        let apiKey = reader.object("apiKey") { APIKeySource.read(&$0) } ?? nil
+        let aws = reader.object("aws") { AWSAuth.read(&$0) }
+        if apiKey != nil && aws != nil { reader.report("", "must set only one of apiKey or aws") }
+        return ProviderAuth(apiKey: apiKey, aws: aws)
+    }
+}
+
+/// `LLMProvider.auth.aws`: where a Bedrock provider's AWS credentials come from.
+///
+/// With nothing set, the sidecar uses its environment as the AWS SDKs do: static keys, then web identity
+/// (`AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`, as IRSA injects them), then EKS Pod Identity.
+public struct AWSAuth: Sendable, Hashable, Codable {
+    /// Region of the Bedrock endpoint and of STS; defaults to `AWS_REGION`, then `AWS_DEFAULT_REGION`.
+    public var region: String?
+    /// Assume this role by web identity, overriding `AWS_ROLE_ARN`.
+    public var webIdentity: AWSWebIdentity?
+    /// Use EKS Pod Identity (the container credential provider) even when other sources are configured.
+    public var podIdentity: Bool
+
+    public init(region: String? = nil, webIdentity: AWSWebIdentity? = nil, podIdentity: Bool = false) {
+        self.region = region
+        self.webIdentity = webIdentity
+        self.podIdentity = podIdentity
+    }
+
+    static func read(_ reader: inout FieldReader) -> AWSAuth {
+        let region = reader.string("region")
+        let webIdentity = reader.object("webIdentity") { AWSWebIdentity.read(&$0) } ?? nil
+        let podIdentity = reader.object("podIdentity") { _ in true } ?? false
+        if let region, !AWSAuth.isRegionName(region) {
+            reader.report("region", "must be an AWS region name such as us-east-1, got \"\(region)\"")
+        }
+        if webIdentity != nil && podIdentity { reader.report("", "must set only one of webIdentity or podIdentity") }
+        return AWSAuth(region: region, webIdentity: webIdentity, podIdentity: podIdentity)
+    }
+
+    /// Lower-case letters, digits and dashes, as in `us-east-1` or `us-gov-west-1`: the name becomes part of a host.
+    static func isRegionName(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 32 && text.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+            && text.first != "-" && text.last != "-"
+    }
+}
+
+/// `LLMProvider.auth.aws.webIdentity`: the IAM role to assume with the pod's projected service-account token.
+public struct AWSWebIdentity: Sendable, Hashable, Codable {
+    public var roleARN: String
+    /// The token file; defaults to `AWS_WEB_IDENTITY_TOKEN_FILE`.
+    public var tokenFile: String?
+    /// `RoleSessionName`; defaults to `AWS_ROLE_SESSION_NAME`, else one llmesh generates.
+    public var sessionName: String?
+
+    public init(roleARN: String, tokenFile: String? = nil, sessionName: String? = nil) {
+        self.roleARN = roleARN
+        self.tokenFile = tokenFile
+        self.sessionName = sessionName
+    }
+
+    static func read(_ reader: inout FieldReader) -> AWSWebIdentity? {
+        let roleARN = reader.string("roleARN", required: true)
+        let tokenFile = reader.string("tokenFile")
+        let sessionName = reader.string("sessionName")
+        if let roleARN, !(roleARN.hasPrefix("arn:aws") && roleARN.contains(":role/")) {
+            reader.report("roleARN", "must be an IAM role ARN such as arn:aws:iam::123456789012:role/NAME, got \"\(roleARN)\"")
+        }
+        if let sessionName, !AWSWebIdentity.isSessionName(sessionName) {
+            reader.report("sessionName", "must be 2 to 64 characters of letters, digits and +=,.@_-")
+        }
+        return roleARN.map { AWSWebIdentity(roleARN: $0, tokenFile: tokenFile, sessionName: sessionName) }
+    }
+
+    static func isSessionName(_ text: String) -> Bool {
+        (2...64).contains(text.count) && text.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "+=,.@_-".unicodeScalars.contains(scalar))
+        }
     }
 }
 

@@ -4,6 +4,15 @@ public enum APIDialect: String, Sendable, Hashable, Codable {
     case anthropic
     /// AWS Bedrock Runtime (rest-json): errors are `{"message": …}` with an `x-amzn-errortype` header.
     case bedrock
+
+    /// The name used in messages: "OpenAI", "Anthropic" or "Bedrock".
+    public var displayName: String {
+        switch self {
+        case .openAI: return "OpenAI"
+        case .anthropic: return "Anthropic"
+        case .bedrock: return "Bedrock"
+        }
+    }
 }
 
 /// The LLM API operations the sidecar serves, classified from method and path.

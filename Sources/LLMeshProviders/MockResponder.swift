@@ -88,6 +88,10 @@ public struct MockResponder: Sendable {
 
         case .models:
             return .json(Array(#"{"object":"list","data":[]}"#.utf8))
+
+        case .converse, .converseStream, .invoke, .invokeStream:
+            // The sidecar routes no Bedrock operation to a Mock provider (ProviderType.speaks); Converse's shape if asked.
+            return .json(Array(#"{"output":{"message":{"role":"assistant","content":[{"text":\#(JSONText.quoted(reply))}]}},"stopReason":"end_turn","usage":{"inputTokens":\#(usage.input),"outputTokens":\#(usage.output),"totalTokens":\#(usage.total)},"metrics":{"latencyMs":0}}"#.utf8))
         }
     }
 

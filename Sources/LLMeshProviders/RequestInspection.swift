@@ -11,7 +11,10 @@ public struct InspectedRequest: Sendable {
     public let maxOutputTokens: Int?
 
     /// Validates `body` and reads the routing fields, or throws the error the caller should see.
-    public init(body: [UInt8], kind: APIKind) throws(SidecarError) {
+    ///
+    /// Bedrock Runtime operations carry the model id in the path (`pathModel`), not in the body, and stream by
+    /// operation (`converse-stream`, `invoke-with-response-stream`) rather than by a body field.
+    public init(body: [UInt8], kind: APIKind, pathModel: String? = nil) throws(SidecarError) {
         let document: JSONDocument
         do {
             document = try JSONDocument(validating: body)
@@ -23,6 +26,18 @@ public struct InspectedRequest: Sendable {
         }
         let members = document.members(of: document.root)
         func member(_ key: String) -> JSONNode? { members.first { $0.key == key }?.value }
+        if kind.isBedrock {
+            guard let pathModel, !pathModel.isEmpty else {
+                throw SidecarError(.invalidRequest, "The path names no model id.", parameter: "modelId")
+            }
+            self.document = document
+            self.model = pathModel
+            self.stream = kind == .converseStream || kind == .invokeStream
+            self.includeUsageRequested = false
+            let converseLimit = member("inferenceConfig").flatMap { document.member("maxTokens", of: $0) }
+            self.maxOutputTokens = (converseLimit ?? member("max_tokens") ?? member("max_gen_len") ?? member("maxTokenCount")).flatMap(document.int)
+            return
+        }
         guard let modelNode = member("model") else {
             throw SidecarError(.invalidRequest, "The request has no 'model' field.", parameter: "model")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import LLMeshCredentials
 import LLMeshModel
 import NIOConcurrencyHelpers
 import NIOHTTP1
@@ -24,8 +25,10 @@ public struct AdminHandler: HTTPRequestHandler {
     let readiness: Readiness
     let health: BackendHealth
     let policyEngine: PolicyEngine?
+    let awsCredentials: AWSCredentialRegistry?
 
-    public init(store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, readiness: Readiness, health: BackendHealth, policyEngine: PolicyEngine? = nil) {
+    public init(store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, readiness: Readiness, health: BackendHealth, policyEngine: PolicyEngine? = nil, awsCredentials: AWSCredentialRegistry? = nil) {
+        self.awsCredentials = awsCredentials
         self.store = store
         self.credentials = credentials
         self.metrics = metrics
@@ -77,6 +80,8 @@ public struct AdminHandler: HTTPRequestHandler {
             var endpoint: String?
             var credentialSource: String?
             var credentialAvailable: Bool?
+            /// Where a Bedrock provider's AWS credentials come from and when they expire; never a key or token.
+            var aws: AWSCredentialStatus?
         }
         struct Dump: Encodable {
             var loaded = true
@@ -96,7 +101,8 @@ public struct AdminHandler: HTTPRequestHandler {
                 type: provider.spec.type.rawValue,
                 endpoint: provider.spec.effectiveEndpoint,
                 credentialSource: source.map(Self.describe),
-                credentialAvailable: source.map(credentials.isAvailable)
+                credentialAvailable: source.map(credentials.isAvailable),
+                aws: provider.spec.type == .bedrock && source == nil ? awsCredentials?.status(for: provider.spec.auth?.aws) : nil
             )
         }
         let dump = Dump(version: policy.version, source: policy.source, models: policy.exposedModels, providerStatus: status, backendHealth: health.snapshot(), workload: policyEngine?.workload, spend: spend, resources: policy.bundle)

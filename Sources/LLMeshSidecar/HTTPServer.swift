@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// A request with its whole body, read up to the server's limit.
@@ -32,6 +33,8 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
     let maximumBodyBytes: Int
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
+    /// TLS for every accepted connection, when set (the loopback HTTPS listener for Bedrock bearer mode).
+    let tls: NIOSSLContext?
     /// Called once the listener is bound, with its real port (useful when binding port 0).
     let onBound: @Sendable (Int) -> Void
     /// Called when graceful shutdown begins, before the listener closes.
@@ -46,6 +49,7 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
         maximumBodyBytes: Int,
         eventLoopGroup: any EventLoopGroup,
         logger: Logger,
+        tls: NIOSSLContext? = nil,
         onBound: @escaping @Sendable (Int) -> Void = { _ in },
         onShutdown: @escaping @Sendable () -> Void = {}
     ) {
@@ -55,6 +59,7 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
         self.maximumBodyBytes = maximumBodyBytes
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.tls = tls
         self.onBound = onBound
         self.onShutdown = onShutdown
     }
@@ -65,11 +70,12 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
-            .bind(host: address.host, port: address.port) { [accepting] channel in
+            .bind(host: address.host, port: address.port) { [accepting, tls] channel in
                 channel.eventLoop.makeCompletedFuture {
                     // A connection accepted while the listener closes may never reach the accept loop; wrapping it
                     // would leave an async writer that is never finished. Refuse it before it is wrapped.
                     guard accepting.withLockedValue({ $0 }) else { throw ChannelError.ioOnClosedChannel }
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }

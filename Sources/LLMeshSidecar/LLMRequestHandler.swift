@@ -21,10 +21,13 @@ public struct LLMRequestHandler: HTTPRequestHandler {
     let health: BackendHealth
     let retryBudget: RetryBudget
     let policyEngine: PolicyEngine
+    /// AWS credentials of Bedrock providers, cached per `auth.aws` setting.
+    let awsCredentials: AWSCredentialRegistry
     let logger: Logger
     let selector = BackendSelector()
 
-    public init(settings: SidecarSettings, store: PolicyStore, credentials: CredentialStore, upstreams: UpstreamClients, metrics: SidecarMetrics, accessLog: AccessLog, health: BackendHealth = BackendHealth(), retryBudget: RetryBudget = RetryBudget(), policyEngine: PolicyEngine? = nil, logger: Logger) {
+    public init(settings: SidecarSettings, store: PolicyStore, credentials: CredentialStore, upstreams: UpstreamClients, metrics: SidecarMetrics, accessLog: AccessLog, health: BackendHealth = BackendHealth(), retryBudget: RetryBudget = RetryBudget(), policyEngine: PolicyEngine? = nil, awsCredentials: AWSCredentialRegistry? = nil, logger: Logger) {
+        self.awsCredentials = awsCredentials ?? AWSCredentialRegistry(httpClient: upstreams.credentialClient, refresh: settings.awsRefresh, logger: logger)
         self.settings = settings
         self.store = store
         self.credentials = credentials
@@ -82,7 +85,8 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         guard !request.bodyTooLarge else {
             throw SidecarError(.requestTooLarge, "The request body is larger than the limit of \(settings.maximumRequestBodyBytes) bytes.")
         }
-        var inspected = try InspectedRequest(body: Array(request.body.readableBytesView), kind: kind)
+        let pathModel = kind.isBedrock ? BedrockPath(path: request.head.uri.prefix { $0 != "?" })?.modelID : nil
+        var inspected = try InspectedRequest(body: Array(request.body.readableBytesView), kind: kind, pathModel: pathModel)
         trace.model = inspected.model
         trace.stream = inspected.stream
         guard let route = policy.route(for: inspected.model, header: { request.head.headers.first(name: $0) }) else {
@@ -109,8 +113,8 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         var lastFailure: AttemptFailure?
 
         candidates: for backend in plan.candidates {
-            guard backend.provider.type.speaks(kind.dialect) else {
-                lastFailure = .sidecar(SidecarError(.dialectMismatch, "Route '\(route.name)' sends '\(inspected.model)' to \(backend.provider.type.rawValue) provider '\(backend.providerName)', which does not serve the \(kind.dialect == .openAI ? "OpenAI" : "Anthropic") \(kind.rawValue) API."), trigger: nil, countsAgainstBackend: false)
+            guard backend.provider.type.fit(for: kind) != .unsupported else {
+                lastFailure = .sidecar(SidecarError(.dialectMismatch, "Route '\(route.name)' sends '\(inspected.model)' to \(backend.provider.type.rawValue) provider '\(backend.providerName)', which does not serve the \(kind.dialect.displayName) \(kind.rawValue) API and llmesh has no translation for it."), trigger: nil, countsAgainstBackend: false)
                 continue
             }
             if !plan.panic, health.admit(backend.key) == .ejected { continue }
@@ -182,6 +186,7 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         for (name, value) in trace.rateLimitHeaders + (trace.grant?.headers ?? []) { headers.replaceOrAdd(name: name, value: value) }
         if !trace.attempts.isEmpty { headers.add(name: "x-llmesh-attempts", value: String(trace.attempts.count)) }
         if trace.dialect == .anthropic { headers.add(name: "x-should-retry", value: error.status >= 500 ? "true" : "false") }
+        if trace.dialect == .bedrock { headers.add(name: "x-amzn-errortype", value: error.awsErrorType) }
         try await response.respond(status: error.status, headers: headers, body: Array(error.body(for: trace.dialect).utf8))
     }
 

@@ -133,7 +133,7 @@ public final class PolicyEngine: Sendable {
             case .block:
                 throw AdmissionRefusal(error: SidecarError(.guardrailBlocked, "The request was blocked by guardrail \(rules.joined(separator: ", ")) of LLMPolicy/\(entry.name)."))
             case .redact:
-                if let body = verdict.redactedBody, let redacted = try? InspectedRequest(body: body, kind: request.kind) {
+                if let body = verdict.redactedBody, let redacted = try? InspectedRequest(body: body, kind: request.kind, pathModel: request.inspected.model) {
                     inspected = redacted
                     grant.redacted = redacted
                 }

@@ -48,7 +48,8 @@ extension LLMRequestHandler {
 
     /// Before the path says which API a request is for, an `anthropic-version` header is the best hint.
     static func guessDialect(_ head: HTTPRequestHead) -> APIDialect {
-        head.headers.contains(name: "anthropic-version") || head.uri.hasPrefix("/v1/messages") ? .anthropic : .openAI
+        if head.uri.hasPrefix("/model/") { return .bedrock }
+        return head.headers.contains(name: "anthropic-version") || head.uri.hasPrefix("/v1/messages") ? .anthropic : .openAI
     }
 
     /// Maps a client error to the answer the caller gets.
@@ -86,16 +87,6 @@ extension LLMRequestHandler {
 
     static func isClientGone(_ error: any Error) -> Bool {
         error is IOError || error is ChannelError || (error as? NIOAsyncWriterError) != nil
-    }
-
-    /// The error event that ends a broken stream, in the caller's dialect, so SDKs raise instead of ending cleanly.
-    static func streamErrorEvent(_ error: SidecarError, dialect: APIDialect) -> [UInt8] {
-        switch dialect {
-        case .openAI:
-            return Array("data: \(error.body(for: .openAI))\n\n".utf8)
-        case .anthropic:
-            return Array("event: error\ndata: \(error.body(for: .anthropic))\n\n".utf8)
-        }
     }
 
     static func makeRequestID() -> String {

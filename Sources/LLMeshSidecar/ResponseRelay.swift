@@ -31,38 +31,29 @@ extension LLMRequestHandler {
         return SidecarError(.upstreamProtocolError, "The stream from provider '\(provider)' broke after it started: \(String(describing: error).prefix(160)).")
     }
 
-    /// Relays a stream event by event, reading usage on the way. Returns whether the stream broke.
+    /// Relays a stream chunk by chunk through `framing`, reading usage on the way. Returns whether the stream broke.
     ///
     /// Once the head is written nothing can be retried; a broken upstream ends the stream with an error event in
-    /// the caller's dialect, so SDKs raise instead of returning a silently truncated answer.
-    func relayStream<Rest: AsyncIteratorProtocol>(
+    /// the caller's framing, so SDKs raise instead of returning a silently truncated answer.
+    func relayStream<Rest: AsyncIteratorProtocol, Framing: StreamFraming>(
         status: Int,
-        headers upstreamHeaders: HTTPHeaders,
+        headers: HTTPHeaders,
         first: ByteBuffer?,
         rest: inout Rest,
+        framing: inout Framing,
         context: AttemptContext,
         response: ResponseWriter,
         trace: inout RequestTrace
     ) async throws -> Bool where Rest.Element == ByteBuffer {
         trace.status = status
-        var headers = Self.returnedHeaders(upstreamHeaders)
+        var headers = headers
         for (name, value) in trace.streamHeaders() { headers.replaceOrAdd(name: name, value: value) }
         headers.replaceOrAdd(name: "cache-control", value: "no-cache")
         try await response.writeHead(status: status, headers: headers)
-        var decoder = SSEDecoder()
-        var accounting = StreamAccounting(kind: context.kind, hideInjectedUsage: context.injectUsage)
         var streamError: SidecarError?
 
         func forward(_ chunk: ByteBuffer) async throws {
-            var out: [UInt8] = []
-            for item in decoder.feed(chunk.readableBytesView) {
-                switch item {
-                case .event(let event):
-                    if let bytes = accounting.process(event) { out.append(contentsOf: bytes) }
-                case .unparsed(let bytes):
-                    out.append(contentsOf: bytes)
-                }
-            }
+            let out = framing.feed(chunk.readableBytesView)
             if !out.isEmpty {
                 if trace.firstByteAt == nil { trace.firstByteAt = .now }
                 try await response.writeBody(out)
@@ -78,20 +69,25 @@ extension LLMRequestHandler {
             streamError = Self.midStreamError(error, provider: context.backend.providerName)
         }
         trace.upstreamFinishedAt = .now
-        try await response.writeBody(decoder.finish())
-        if streamError == nil && !accounting.sawEnd {
-            streamError = SidecarError(.upstreamProtocolError, "The upstream stream from '\(context.backend.providerName)' ended before its final event.")
+        try await response.writeBody(framing.finish())
+        if let reported = framing.upstreamFailure {
+            // The upstream's own error event already reached the caller in its dialect.
+            trace.errorCode = reported.code.rawValue
+        } else {
+            if streamError == nil && !framing.sawEnd {
+                streamError = SidecarError(.upstreamProtocolError, "The upstream stream from '\(context.backend.providerName)' ended before its final event.")
+            }
+            if let streamError {
+                trace.errorCode = streamError.code.rawValue
+                try await response.writeBody(framing.errorEvent(streamError))
+            }
         }
-        if let streamError {
-            trace.errorCode = streamError.code.rawValue
-            try await response.writeBody(Self.streamErrorEvent(streamError, dialect: trace.dialect))
-        }
-        if let usage = accounting.usage {
+        if let usage = framing.usage {
             trace.usage = usage
             trace.costUSD = usage.cost(at: context.pricing)
-            try await response.writeBody(StreamAccounting.usageComment(usage, costUSD: trace.costUSD))
+            try await response.writeBody(framing.usageTrailer(usage, costUSD: trace.costUSD))
         }
         try await response.end()
-        return streamError != nil
+        return streamError != nil || framing.upstreamFailure != nil
     }
 }

@@ -130,9 +130,10 @@ extension ProviderType {
     /// Whether this provider can answer a request in `dialect` without translation.
     func speaks(_ dialect: APIDialect) -> Bool {
         switch self {
-        case .mock: return true
+        case .mock: return dialect != .bedrock
         case .openAI, .openAICompatible: return dialect == .openAI
         case .anthropic: return dialect == .anthropic
+        case .bedrock: return dialect == .bedrock
         }
     }
 
@@ -140,7 +141,7 @@ extension ProviderType {
     var reportsStreamUsageOnRequest: Bool {
         switch self {
         case .openAI, .openAICompatible, .mock: return true
-        case .anthropic: return false
+        case .anthropic, .bedrock: return false
         }
     }
 }

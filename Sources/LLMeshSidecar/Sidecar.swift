@@ -43,10 +43,19 @@ public struct Sidecar: Sendable {
         }
         let policyEngine = PolicyEngine(workload: settings.workload, global: globalStore, metrics: metrics, logger: logger, usageReporter: usageReporter)
 
+        let awsCredentials = AWSCredentialRegistry(httpClient: upstreams.credentialClient, refresh: settings.awsRefresh, logger: logger)
+        let handler = LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, health: health, policyEngine: policyEngine, awsCredentials: awsCredentials, logger: logger)
+        // The loopback HTTPS listener serves the same handler; its CA files exist before the sidecar reports ready.
+        let tlsServer = try settings.tlsListen.map { address in
+            let material = try LoopbackTLS()
+            let bundle = try material.writeFiles(to: settings.tlsDirectory)
+            logger.info("loopback TLS ready", metadata: ["ca-bundle": "\(bundle)"])
+            return HTTPServer(name: "app-tls", address: address, handler: handler, maximumBodyBytes: settings.maximumRequestBodyBytes, eventLoopGroup: eventLoopGroup, logger: logger, tls: try material.serverContext())
+        }
         let appServer = HTTPServer(
             name: "app",
             address: settings.listen,
-            handler: LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, health: health, policyEngine: policyEngine, logger: logger),
+            handler: handler,
             maximumBodyBytes: settings.maximumRequestBodyBytes,
             eventLoopGroup: eventLoopGroup,
             logger: logger,
@@ -56,7 +65,7 @@ public struct Sidecar: Sendable {
         let adminServer = HTTPServer(
             name: "admin",
             address: settings.adminListen,
-            handler: AdminHandler(store: store, credentials: credentials, metrics: metrics, readiness: readiness, health: health, policyEngine: policyEngine),
+            handler: AdminHandler(store: store, credentials: credentials, metrics: metrics, readiness: readiness, health: health, policyEngine: policyEngine, awsCredentials: awsCredentials),
             maximumBodyBytes: 64 * 1024,
             eventLoopGroup: eventLoopGroup,
             logger: logger
@@ -69,7 +78,7 @@ public struct Sidecar: Sendable {
         }
 
         // Services shut down in reverse order: the app listener drains first, the admin listener (probes) last.
-        let serviceList: [any Service] = [adminServer, policySource] + (usageReporter.map { [$0] } ?? []) + [appServer]
+        let serviceList: [any Service] = [adminServer, policySource] + (usageReporter.map { [$0] } ?? []) + (tlsServer.map { [$0] } ?? []) + [appServer]
         var configuration = ServiceGroupConfiguration(
             services: serviceList.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -55,10 +55,32 @@ public struct SidecarSettings: Sendable {
     public var globalStore: ListenAddress?
     /// Cluster mode: policy comes from the operator's snapshot service instead of `configPath`.
     public var operatorSubscription: OperatorSubscription?
+    /// Loopback HTTPS app listener (Bedrock bearer mode); `nil` leaves it off.
+    public var tlsListen: ListenAddress?
+    /// Where the HTTPS listener's `ca.crt` and `ca-bundle.crt` are written.
+    public var tlsDirectory = "/var/run/llmesh/tls"
+    /// When AWS credentials are refreshed.
+    public var awsRefresh = AWSRefreshSettings()
     /// Identifies this sidecar process in usage batches: the pod name and a random suffix, new at every start.
     public var sidecarID = "\(ProcessInfo.processInfo.environment["POD_NAME"] ?? ProcessInfo.processInfo.hostName)-\(UInt32.random(in: 0...UInt32.max))"
 
     public init(configPath: String) {
         self.configPath = configPath
+    }
+}
+
+/// When the sidecar refreshes temporary AWS credentials: botocore's windows by default.
+public struct AWSRefreshSettings: Sendable, Hashable {
+    /// `DurationSeconds` asked of STS.
+    public var sessionDuration: TimeSpan
+    /// Within this much of expiry, one background refresh starts while the old credentials are still used.
+    public var advisory: TimeSpan
+    /// Within this much of expiry, requests wait for fresh credentials.
+    public var mandatory: TimeSpan
+
+    public init(sessionDuration: TimeSpan = .seconds(3600), advisory: TimeSpan = .seconds(900), mandatory: TimeSpan = .seconds(600)) {
+        self.sessionDuration = sessionDuration
+        self.advisory = advisory
+        self.mandatory = mandatory
     }
 }

@@ -71,35 +71,15 @@ extension LLMRequestHandler {
             headers.add(name: "content-type", value: "text/event-stream; charset=utf-8")
             var iterator = MockBody(chunks: events, initialDelay: latency, chunkDelay: mock.settings.chunkDelay?.duration ?? .zero).makeAsyncIterator()
             let first = try await iterator.next()
-            let failed = try await relayStream(status: 200, headers: headers, first: first, rest: &iterator, context: context, response: response, trace: &trace)
+            var framing = SSEPassThrough(kind: context.kind, hideInjectedUsage: context.injectUsage)
+            let failed = try await relayStream(status: 200, headers: headers, first: first, rest: &iterator, framing: &framing, context: context, response: response, trace: &trace)
             return .served(streamFailed: failed)
         }
     }
 
     private func forward(_ context: AttemptContext, response: ResponseWriter, trace: inout RequestTrace) async throws -> AttemptOutcome {
         let backend = context.backend
-        guard let endpoint = backend.provider.effectiveEndpoint, let url = URLParts(endpoint + context.kind.upstreamPath) else {
-            throw AttemptFailureError(.sidecar(SidecarError(.internalError, "Provider '\(backend.providerName)' has no usable endpoint."), trigger: nil, countsAgainstBackend: false))
-        }
-        var headers = Self.forwardedHeaders(context.incomingHeaders)
-        if let source = backend.provider.auth?.apiKey {
-            switch credentials.key(for: source) {
-            case .success(let key):
-                if backend.provider.type == .anthropic {
-                    headers.add(name: "x-api-key", value: key)
-                } else {
-                    headers.add(name: "authorization", value: "Bearer \(key)")
-                }
-            case .failure(let unavailable):
-                logger.error("provider credential unavailable", metadata: ["provider": "\(backend.providerName)", "reason": "\(unavailable.reason)"])
-                throw AttemptFailureError(.sidecar(SidecarError(.credentialUnavailable, "The credential for provider '\(backend.providerName)' is unavailable."), trigger: .connectFailure, countsAgainstBackend: false))
-            }
-        }
-        if backend.provider.type == .anthropic && !headers.contains(name: "anthropic-version") {
-            headers.add(name: "anthropic-version", value: "2023-06-01")
-        }
-        let body = ByteBuffer(bytes: context.inspected.upstreamBody(model: backend.upstreamModel, forceIncludeUsage: context.injectUsage))
-
+        var exchange = try makeExchange(context, fit: backend.provider.type.fit(for: context.kind))
         let timeouts = backend.provider.timeouts
         let attemptTimeout = min(timeouts.request ?? context.totalTimeout, context.totalTimeout)
         let idleTimeout = context.route.spec.streamIdleTimeout ?? timeouts.streamIdle ?? settings.defaultTimeouts.streamIdle ?? .seconds(120)
@@ -107,52 +87,102 @@ extension LLMRequestHandler {
         let nioDeadline = NIODeadline.now() + .nanoseconds(Int64(min(attemptTimeout.duration, context.deadline - .now).nanosecondsClamped))
         let firstByteLimit = context.route.spec.firstTokenTimeout?.duration
 
-        // Send, and wait for the head and the first chunk: the attempt's commit point. Plain HTTP without a proxy goes
-        // through the lean pooled client; TLS and proxied upstreams through AsyncHTTPClient (ALPN, HTTP/2, CONNECT).
-        if url.scheme == "http" && upstreams.proxy.server(forScheme: "http", host: url.host) == nil {
-            headers.replaceOrAdd(name: "host", value: url.authority)
-            headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
-            let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: url.pathAndQuery, headers: headers)
-            let plain = upstreams.plain
-            let started: (head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)
+        // A Bedrock answer saying the credentials expired or are unknown gets one retry with fresh ones: the role's
+        // session may have been revoked or rotated before its stated expiry.
+        for signingPass in 0..<2 {
+            try await signIfNeeded(&exchange, provider: backend.providerName)
+            let url = exchange.url
+            let body = ByteBuffer(bytes: exchange.body)
+            var headers = exchange.headers
+            // Send, and wait for the head and the first chunk: the attempt's commit point. Plain HTTP without a proxy
+            // goes through the lean pooled client; TLS and proxied upstreams through AsyncHTTPClient (ALPN, HTTP/2, CONNECT).
+            if url.scheme == "http" && upstreams.proxy.server(forScheme: "http", host: url.host) == nil {
+                headers.replaceOrAdd(name: "host", value: url.authority)
+                headers.replaceOrAdd(name: "content-length", value: String(body.readableBytes))
+                let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: url.pathAndQuery, headers: headers)
+                let plain = upstreams.plain
+                let started: (head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)
+                do {
+                    let host = url.host, port = url.port
+                    let connectAmount = TimeAmount.milliseconds(connectTimeout.milliseconds), idleAmount = TimeAmount.milliseconds(idleTimeout.milliseconds)
+                    let handOver: HandOver<(head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)> = try await Self.withFirstByteDeadline(firstByteLimit) { () async throws -> HandOver<(head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)> in
+                        let reply = try await plain.execute(host: host, port: port, head: head, body: body, connectTimeout: connectAmount, idleTimeout: idleAmount, deadline: nioDeadline)
+                        var rest = reply.body
+                        let first = try await rest.next()
+                        return HandOver((head: reply.head, rest: rest, first: first))
+                    }
+                    started = handOver.value
+                } catch {
+                    throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
+                }
+                var rest = started.rest
+                defer { rest.abandon() }
+                var first = started.first
+                let status = Int(started.head.status.code)
+                if signingPass == 0, exchange.signing != nil, status == 403 {
+                    first = try await Self.drain(first: first, rest: &rest, limit: 64 * 1024)
+                    if Self.rejectsCredentials(first) {
+                        exchange.signing?.resolver.invalidate()
+                        continue
+                    }
+                }
+                return try await complete(status: status, headers: started.head.headers, first: first, rest: &rest, exchange: exchange, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
+            }
+
+            var upstream = HTTPClientRequest(url: url.text)
+            upstream.method = .POST
+            // AsyncHTTPClient writes host and content-length itself (the signature covers the same values).
+            headers.remove(name: "host")
+            headers.remove(name: "content-length")
+            upstream.headers = headers
+            upstream.body = .bytes(body)
+            let client = upstreams.client(scheme: url.scheme, host: url.host, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
+            let request = upstream
+            let started: (response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)
             do {
-                let host = url.host, port = url.port
-                let connectAmount = TimeAmount.milliseconds(connectTimeout.milliseconds), idleAmount = TimeAmount.milliseconds(idleTimeout.milliseconds)
-                let handOver: HandOver<(head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)> = try await Self.withFirstByteDeadline(firstByteLimit) { () async throws -> HandOver<(head: HTTPResponseHead, rest: PlainHTTPBody, first: ByteBuffer?)> in
-                    let reply = try await plain.execute(host: host, port: port, head: head, body: body, connectTimeout: connectAmount, idleTimeout: idleAmount, deadline: nioDeadline)
-                    var rest = reply.body
-                    let first = try await rest.next()
-                    return HandOver((head: reply.head, rest: rest, first: first))
+                let handOver: HandOver<(response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)> = try await Self.withFirstByteDeadline(firstByteLimit) { () async throws -> HandOver<(response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)> in
+                    let reply = try await client.execute(request, deadline: nioDeadline, logger: nil)
+                    var iterator = reply.body.makeAsyncIterator()
+                    let first = try await iterator.next()
+                    return HandOver((response: reply, rest: iterator, first: first))
                 }
                 started = handOver.value
             } catch {
                 throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
             }
             var rest = started.rest
-            defer { rest.abandon() }
-            return try await complete(status: Int(started.head.status.code), headers: started.head.headers, first: started.first, rest: &rest, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
-        }
-
-        var upstream = HTTPClientRequest(url: url.text)
-        upstream.method = .POST
-        upstream.headers = headers
-        upstream.body = .bytes(body)
-        let client = upstreams.client(scheme: url.scheme, host: url.host, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
-        let request = upstream
-        let started: (response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)
-        do {
-            let handOver: HandOver<(response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)> = try await Self.withFirstByteDeadline(firstByteLimit) { () async throws -> HandOver<(response: HTTPClientResponse, rest: HTTPClientResponse.Body.AsyncIterator, first: ByteBuffer?)> in
-                let reply = try await client.execute(request, deadline: nioDeadline, logger: nil)
-                var iterator = reply.body.makeAsyncIterator()
-                let first = try await iterator.next()
-                return HandOver((response: reply, rest: iterator, first: first))
+            var first = started.first
+            let status = Int(started.response.status.code)
+            if signingPass == 0, exchange.signing != nil, status == 403 {
+                first = try await Self.drain(first: first, rest: &rest, limit: 64 * 1024)
+                if Self.rejectsCredentials(first) {
+                    exchange.signing?.resolver.invalidate()
+                    continue
+                }
             }
-            started = handOver.value
-        } catch {
-            throw AttemptFailureError(Self.classifyTransportError(error, provider: backend.providerName, timeout: attemptTimeout))
+            return try await complete(status: status, headers: started.response.headers, first: first, rest: &rest, exchange: exchange, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
         }
-        var rest = started.rest
-        return try await complete(status: Int(started.response.status.code), headers: started.response.headers, first: started.first, rest: &rest, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
+        throw AttemptFailureError(.sidecar(SidecarError(.credentialUnavailable, "Bedrock refused the credentials of provider '\(backend.providerName)' twice."), trigger: .connectFailure, countsAgainstBackend: false))
+    }
+
+    /// Reads the rest of a small answer into one buffer (an error body, at most `limit` bytes are kept).
+    static func drain<Rest: AsyncIteratorProtocol>(first: ByteBuffer?, rest: inout Rest, limit: Int) async throws -> ByteBuffer? where Rest.Element == ByteBuffer {
+        var collected = first ?? ByteBuffer()
+        do {
+            while var chunk = try await rest.next() {
+                if collected.readableBytes < limit { collected.writeBuffer(&chunk) }
+            }
+        } catch {
+            throw AttemptFailureError(.sidecar(SidecarError(.upstreamProtocolError, "The upstream error answer broke off: \(String(describing: error).prefix(160))."), trigger: .connectFailure, countsAgainstBackend: true))
+        }
+        return collected
+    }
+
+    /// Whether a Bedrock 403 says the credentials themselves are stale (not a missing permission).
+    static func rejectsCredentials(_ body: ByteBuffer?) -> Bool {
+        guard let body else { return false }
+        let text = String(decoding: body.readableBytesView.prefix(8192), as: UTF8.self)
+        return ["ExpiredToken", "UnrecognizedClient", "security token included in the request is expired", "security token included in the request is invalid"].contains { text.contains($0) }
     }
 
     /// Everything after the head: relay a stream, or read the whole answer, classify it, and send it or fail over.
@@ -161,15 +191,35 @@ extension LLMRequestHandler {
         headers: HTTPHeaders,
         first: ByteBuffer?,
         rest: inout Rest,
+        exchange: UpstreamExchange,
         context: AttemptContext,
         attemptTimeout: TimeSpan,
         response: ResponseWriter,
         trace: inout RequestTrace
     ) async throws -> AttemptOutcome where Rest.Element == ByteBuffer {
         trace.firstByteAt = trace.firstByteAt ?? .now
-        let isEventStream = headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
-        if isEventStream && (200..<300).contains(status) {
-            let failed = try await relayStream(status: status, headers: headers, first: first, rest: &rest, context: context, response: response, trace: &trace)
+        let contentType = headers.first(name: "content-type")?.lowercased() ?? ""
+        if (200..<300).contains(status) && (contentType.hasPrefix("text/event-stream") || contentType.hasPrefix("application/vnd.amazon.eventstream")) {
+            let failed: Bool
+            let isEventStream = contentType.hasPrefix("application/vnd.amazon.eventstream")
+            if let translation = exchange.translation {
+                let translator = StreamTranslator(from: translation.upstream, to: translation.caller, requestModel: context.inspected.model, includeUsage: context.inspected.includeUsageRequested, id: trace.requestID, created: Int(Date().timeIntervalSince1970))
+                var callerHeaders = HTTPHeaders()
+                callerHeaders.add(name: "content-type", value: "text/event-stream; charset=utf-8")
+                if isEventStream {
+                    var framing = TranslatedEventStream(translator: translator, dialect: context.kind.dialect)
+                    failed = try await relayStream(status: status, headers: callerHeaders, first: first, rest: &rest, framing: &framing, context: context, response: response, trace: &trace)
+                } else {
+                    var framing = TranslatedSSE(translator: translator, dialect: context.kind.dialect)
+                    failed = try await relayStream(status: status, headers: callerHeaders, first: first, rest: &rest, framing: &framing, context: context, response: response, trace: &trace)
+                }
+            } else if isEventStream {
+                var framing = EventStreamPassThrough()
+                failed = try await relayStream(status: status, headers: Self.returnedHeaders(headers), first: first, rest: &rest, framing: &framing, context: context, response: response, trace: &trace)
+            } else {
+                var framing = SSEPassThrough(kind: context.kind, hideInjectedUsage: context.injectUsage)
+                failed = try await relayStream(status: status, headers: Self.returnedHeaders(headers), first: first, rest: &rest, framing: &framing, context: context, response: response, trace: &trace)
+            }
             return .served(streamFailed: failed)
         }
         var body: [UInt8] = first.map { Array($0.readableBytesView) } ?? []
@@ -186,12 +236,34 @@ extension LLMRequestHandler {
             throw AttemptFailureError(Self.classifyTransportError(error, provider: context.backend.providerName, timeout: attemptTimeout))
         }
         trace.upstreamFinishedAt = .now
-        let reply = BufferedReply(status: status, headers: headers, body: body)
+        var reply = BufferedReply(status: status, headers: headers, body: body)
+        if let translation = exchange.translation {
+            reply = try translateReply(reply, translation: translation, context: context, trace: trace)
+        }
         if let failure = AttemptFailure.classify(reply, checkRefusal: context.route.spec.fallbackOn.contains(.contentFilter)) {
             throw AttemptFailureError(failure)
         }
         try await sendSuccess(reply, context: context, response: response, trace: &trace)
         return .served(streamFailed: false)
+    }
+
+    /// Re-shapes a complete upstream answer, success or error, into the caller's schema.
+    private func translateReply(_ reply: BufferedReply, translation: SchemaTranslation, context: AttemptContext, trace: RequestTrace) throws -> BufferedReply {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        for name in ["retry-after", "retry-after-ms", "x-request-id", "request-id", "x-amzn-requestid"] {
+            if let value = reply.headers.first(name: name) { headers.add(name: name, value: value) }
+        }
+        guard (200..<300).contains(reply.status) else {
+            let body = ResponseTranslator.translateError(status: reply.status, headers: reply.headers.map { ($0.name, $0.value) }, body: reply.body, from: translation.upstream, to: translation.caller)
+            return BufferedReply(status: reply.status, headers: headers, body: body)
+        }
+        do {
+            let translated = try ResponseTranslator.translate(reply.body, from: translation.upstream, to: translation.caller, requestModel: context.inspected.model, id: trace.requestID, created: Int(Date().timeIntervalSince1970))
+            return BufferedReply(status: reply.status, headers: headers, body: translated.body)
+        } catch {
+            throw AttemptFailureError(.sidecar(SidecarError(.upstreamProtocolError, "The answer of provider '\(context.backend.providerName)' could not be translated: \(error.message)"), trigger: .serverError, countsAgainstBackend: true))
+        }
     }
 
     /// Runs `operation`, failing with ``FirstByteTimeout`` if it takes longer than `limit` (no limit: runs it as is).

@@ -19,11 +19,22 @@ public final class UpstreamClients: Sendable {
     public let proxy: EgressProxy
     /// The lean client for plain-HTTP upstreams without a proxy.
     let plain: PlainHTTPClient
+    /// The client for credential endpoints (STS, the EKS Pod Identity agent): short timeouts, its own small pool.
+    public let credentialClient: HTTPClient
 
     public init(eventLoopGroup: any EventLoopGroup, proxy: EgressProxy) {
         self.eventLoopGroup = eventLoopGroup
         self.proxy = proxy
         self.plain = PlainHTTPClient(group: eventLoopGroup)
+        var credentialConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(3), read: .seconds(10)),
+            connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 4),
+            proxy: nil,
+            decompression: .disabled
+        )
+        credentialConfiguration.connectionPool.retryConnectionEstablishment = false
+        self.credentialClient = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: credentialConfiguration)
     }
 
     /// The client for a request to `scheme://host` with the given timeouts.
@@ -55,6 +66,6 @@ public final class UpstreamClients: Sendable {
             defer { clients = [:] }
             return Array(clients.values)
         }
-        for client in all { try? await client.shutdown() }
+        for client in all + [credentialClient] { try? await client.shutdown() }
     }
 }

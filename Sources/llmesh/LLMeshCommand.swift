@@ -82,6 +82,21 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(name: .customLong("workload-label"), help: "A label of the served pod, key=value; repeatable (default: $LLMESH_POD_LABELS).")
     var workloadLabels: [String] = []
 
+    @Option(name: .customLong("tls-listen"), help: "Loopback HTTPS app listener, host:port (for Bedrock bearer mode: botocore sends AWS_BEARER_TOKEN_BEDROCK only over HTTPS). Off unless given.")
+    var tlsListen: String?
+
+    @Option(name: .customLong("tls-dir"), help: "Directory where the HTTPS listener's local CA (ca.crt) and the bundle for AWS_CA_BUNDLE (ca-bundle.crt: system roots plus that CA) are written.")
+    var tlsDirectory: String = "/var/run/llmesh/tls"
+
+    @Option(name: .customLong("aws-session-duration"), help: "DurationSeconds asked of STS for web-identity credentials (15m to 12h).")
+    var awsSessionDuration: String = "1h"
+
+    @Option(name: .customLong("aws-refresh-advisory"), help: "AWS credentials this close to expiry are refreshed in the background while still used.")
+    var awsRefreshAdvisory: String = "15m"
+
+    @Option(name: .customLong("aws-refresh-mandatory"), help: "AWS credentials this close to expiry are not used: requests wait for fresh ones.")
+    var awsRefreshMandatory: String = "10m"
+
     func validate() throws {
         guard (config == nil) != (operatorURL == nil) else { throw ValidationError("give exactly one of --config FILE (standalone) or --operator-url URL (cluster mode)") }
         guard let backoff = TimeSpan(parsing: operatorBackoffMax), backoff.milliseconds >= 100 else { throw ValidationError("--operator-backoff-max must be a duration of at least 100ms") }
@@ -101,6 +116,13 @@ struct SidecarCommand: AsyncParsableCommand {
             throw ValidationError("--global-store must be host:port, got \(store)")
         }
         for label in workloadLabels where !label.contains("=") { throw ValidationError("--workload-label must be key=value, got \(label)") }
+        if let tlsListen, ListenAddress(parsing: tlsListen) == nil { throw ValidationError("--tls-listen must be host:port, got \(tlsListen)") }
+        guard let session = TimeSpan(parsing: awsSessionDuration), (900...43_200).contains(session.milliseconds / 1000) else {
+            throw ValidationError("--aws-session-duration must be a duration from 15m to 12h")
+        }
+        guard let advisory = TimeSpan(parsing: awsRefreshAdvisory), let mandatory = TimeSpan(parsing: awsRefreshMandatory), mandatory.milliseconds <= advisory.milliseconds else {
+            throw ValidationError("--aws-refresh-advisory and --aws-refresh-mandatory must be durations, the mandatory window no longer than the advisory one")
+        }
     }
 
     var effectiveGlobalStore: String? {
@@ -136,6 +158,13 @@ struct SidecarCommand: AsyncParsableCommand {
             workload.labels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
         settings.workload = workload
+        settings.tlsListen = tlsListen.flatMap(ListenAddress.init(parsing:))
+        settings.tlsDirectory = tlsDirectory
+        settings.awsRefresh = AWSRefreshSettings(
+            sessionDuration: TimeSpan(parsing: awsSessionDuration) ?? settings.awsRefresh.sessionDuration,
+            advisory: TimeSpan(parsing: awsRefreshAdvisory) ?? settings.awsRefresh.advisory,
+            mandatory: TimeSpan(parsing: awsRefreshMandatory) ?? settings.awsRefresh.mandatory
+        )
         if let operatorURL {
             var subscription = OperatorSubscription(url: operatorURL, namespace: workload.namespace, tokenFile: operatorTokenFile, caFile: operatorCAFile, cacheDirectory: snapshotCache)
             subscription.retryMaximum = TimeSpan(parsing: operatorBackoffMax)?.duration ?? subscription.retryMaximum

@@ -1,3 +1,4 @@
+import LLMeshCertificates
 import Foundation
 import LLMeshKube
 import Testing
