@@ -83,7 +83,7 @@ import Testing
             """
         let problems = expectProblems(yaml)
         let lines = problems.map(\.description)
-        #expect(lines.contains { $0.contains("document 1 (LLMProvider/openai)") && $0.contains("spec.type: must be one of OpenAI, Anthropic, OpenAICompatible, Mock, got \"OpenAl\"") })
+        #expect(lines.contains { $0.contains("document 1 (LLMProvider/openai)") && $0.contains("spec.type: must be one of OpenAI, Anthropic, OpenAICompatible, Bedrock, Mock, got \"OpenAl\"") })
         #expect(lines.contains { $0.contains("spec.endpoint: must start with http:// or https://") })
         #expect(lines.contains { $0.contains("spec.timeouts.connect: must be a duration") })
         #expect(lines.contains { $0.contains("document 2 (LLMRoute/chat)") && $0.contains("spec.backend: unknown field") })
