@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "LLMeshSidecar", targets: ["LLMeshSidecar"]),
         .library(name: "LLMeshLimits", targets: ["LLMeshLimits"]),
         .library(name: "LLMeshCredentials", targets: ["LLMeshCredentials"]),
+        .library(name: "LLMeshCertificates", targets: ["LLMeshCertificates"]),
         .library(name: "LLMeshKube", targets: ["LLMeshKube"]),
         .library(name: "LLMeshOperator", targets: ["LLMeshOperator"]),
     ],
@@ -58,6 +59,19 @@ let package = Package(
             name: "LLMeshCredentials",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        /// Local certificate authorities and serving certificates (the operator's webhooks, the sidecar's TLS listener).
+        .target(
+            name: "LLMeshCertificates",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         .target(
@@ -75,6 +89,9 @@ let package = Package(
                 "LLMeshModel",
                 "LLMeshProviders",
                 "LLMeshLimits",
+                "LLMeshCredentials",
+                "LLMeshCertificates",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,6 +120,7 @@ let package = Package(
             name: "LLMeshOperator",
             dependencies: [
                 "LLMeshModel",
+                "LLMeshCertificates",
                 "LLMeshKube",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -134,8 +152,19 @@ let package = Package(
         .executableTarget(name: "llmesh-test-apiserver", dependencies: ["LLMeshKubeTestSupport"]),
         .testTarget(name: "LLMeshModelTests", dependencies: ["LLMeshModel"]),
         .testTarget(name: "LLMeshKubeTests", dependencies: ["LLMeshKube", "LLMeshKubeTestSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LLMeshOperatorTests", dependencies: ["LLMeshOperator", "LLMeshKube", "LLMeshKubeTestSupport", "LLMeshModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LLMeshCredentialsTests", dependencies: ["LLMeshCredentials"]),
+        .testTarget(name: "LLMeshOperatorTests", dependencies: ["LLMeshOperator", "LLMeshCertificates", "LLMeshKube", "LLMeshKubeTestSupport", "LLMeshModel", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "LLMeshCredentialsTests",
+            dependencies: [
+                "LLMeshCredentials",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "LLMeshLimitsTests", dependencies: ["LLMeshLimits", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "LLMeshProvidersTests", dependencies: ["LLMeshProviders", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(

@@ -1,19 +1,6 @@
 import Crypto
 import Foundation
 
-/// AWS credentials for signing: long-lived keys, or temporary ones with a session token.
-public struct AWSCredentials: Sendable, Hashable {
-    public var accessKeyID: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
-
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
-        self.accessKeyID = accessKeyID
-        self.secretAccessKey = secretAccessKey
-        self.sessionToken = sessionToken
-    }
-}
-
 /// AWS Signature Version 4 for non-S3 services such as Bedrock Runtime (signing name `bedrock`).
 ///
 /// Follows botocore's rules: the canonical URI is the wire path (already percent-encoded) encoded once more, so a

@@ -92,6 +92,27 @@ def example_pods():
             "volumes": [{"name": "aws-iam-token", "projected": {"sources": [{"serviceAccountToken": {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"}}]}}],
         },
     }
+    # Bedrock bearer mode: with the pod's workload identity (IRSA as the EKS webhook sets it, a worker with its own CA
+    # bundle), and with a virtual key from a Secret.
+    pods["bedrock-bearer-irsa"] = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bedrock-bearer", "annotations": {"llmesh.io/bedrock-auth": "bearer"}},
+        "spec": {
+            "serviceAccountName": "bedrock-app",
+            "containers": [
+                {"name": "app", "image": "python:3.12",
+                 "env": [{"name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/llm"}, {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"},
+                         {"name": "AWS_REGION", "value": "eu-west-1"}],
+                 "volumeMounts": [{"name": "aws-iam-token", "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount", "readOnly": True}]},
+                {"name": "worker", "image": "python:3.12", "env": [{"name": "AWS_CA_BUNDLE", "value": "/etc/worker/bundle.pem"}]},
+            ],
+            "volumes": [{"name": "aws-iam-token", "projected": {"sources": [{"serviceAccountToken": {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "token"}}]}}],
+        },
+    }
+    pods["bedrock-bearer-secret"] = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "bedrock-key", "annotations": {"llmesh.io/bedrock-auth": "bearer", "llmesh.io/bedrock-bearer-secret": "team-a-bedrock/virtual-key"}},
+        "spec": {"containers": [{"name": "app", "image": "python:3.12"}]},
+    }
     return pods
 
 
@@ -124,6 +145,16 @@ def test_injected_pods_are_valid_and_point_sdks_at_the_sidecar(api, tmp_path):
             assert sidecar["securityContext"]["runAsNonRoot"] and sidecar["securityContext"]["readOnlyRootFilesystem"]
             assert sidecar["securityContext"]["capabilities"]["drop"] == ["ALL"]
             assert any(e["name"] == "LLMESH_OPERATOR_CA" for e in sidecar["env"]), "the sidecar trusts the operator's CA"
+            args = sidecar["args"]
+            assert args[args.index("--tls-listen") + 1] == "127.0.0.1:15443" and args[args.index("--tls-dir") + 1] == "/var/run/llmesh/tls", name
+            assert {"name": "llmesh-tls", "mountPath": "/var/run/llmesh/tls"} in sidecar["volumeMounts"], "the sidecar writes its CA files"
+            tls_volume = next(v for v in injected["spec"]["volumes"] if v["name"] == "llmesh-tls")
+            assert tls_volume["emptyDir"]["medium"] == "Memory"
+            bearer = injected["metadata"].get("annotations", {}).get("llmesh.io/bedrock-auth") == "bearer"
+            for container in injected["spec"]["containers"]:
+                if container["name"] != "llmesh-sidecar":
+                    tls_mounts = [m for m in container.get("volumeMounts", []) if m["name"] == "llmesh-tls"]
+                    assert tls_mounts == ([{"name": "llmesh-tls", "mountPath": "/var/run/llmesh/tls", "readOnly": True}] if bearer else []), f"{name}/{container['name']}"
             token_mounts = [c for c in injected["spec"]["containers"] for m in c.get("volumeMounts", []) if m["name"] == "llmesh-operator-token"]
             assert token_mounts == [], "the operator token is mounted in the sidecar only"
             for container in injected["spec"]["containers"]:
@@ -144,6 +175,31 @@ def test_injected_pods_are_valid_and_point_sdks_at_the_sidecar(api, tmp_path):
         assert {e["name"] for e in irsa["env"]} >= {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"}
         assert any(m["name"] == "aws-iam-token" for m in irsa["volumeMounts"])
         assert irsa["resources"]["limits"]["memory"] == "256Mi"
+        assert not any(e["name"] in ("AWS_CA_BUNDLE", "AWS_BEARER_TOKEN_BEDROCK") for c in inject(client, operator, example_pods()["irsa"])[0]["spec"]["containers"] for e in c.get("env", []))
+
+        # Bearer mode: the AWS SDK goes to the TLS listener with the CA bundle and a bearer token; the sidecar keeps
+        # the IRSA settings it needs to sign, the app keeps its own (the injector only adds).
+        pod, answer = inject(client, operator, example_pods()["bedrock-bearer-irsa"])
+        assert "warnings" not in answer
+        app, worker = pod["spec"]["containers"]
+        env = {e["name"]: e for e in app["env"]}
+        assert env["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]["value"] == "https://127.0.0.1:15443"
+        assert env["AWS_CA_BUNDLE"]["value"] == "/var/run/llmesh/tls/ca-bundle.crt"
+        assert env["AWS_BEARER_TOKEN_BEDROCK"]["value"] == "llmesh-workload-identity"
+        assert "AWS_ROLE_ARN" in env and any(m["name"] == "aws-iam-token" for m in app["volumeMounts"])
+        worker_env = {e["name"]: e for e in worker["env"]}
+        assert worker_env["AWS_CA_BUNDLE"]["value"] == "/etc/worker/bundle.pem", "an app's own CA bundle wins"
+        sidecar = sidecar_of(pod)
+        assert {e["name"] for e in sidecar["env"]} >= {"AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION"}
+        assert not {e["name"] for e in sidecar["env"]} & {"AWS_BEARER_TOKEN_BEDROCK", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"}
+        keyed = inject(client, operator, example_pods()["bedrock-bearer-secret"])[0]
+        token = next(e for e in keyed["spec"]["containers"][0]["env"] if e["name"] == "AWS_BEARER_TOKEN_BEDROCK")
+        assert token == {"name": "AWS_BEARER_TOKEN_BEDROCK", "valueFrom": {"secretKeyRef": {"name": "team-a-bedrock", "key": "virtual-key"}}}
+        odd = copy.deepcopy(example_pods()["bedrock-bearer-secret"])
+        odd["metadata"]["annotations"]["llmesh.io/bedrock-auth"] = "sigv4"
+        injected, answer = inject(client, operator, odd)
+        assert any("llmesh.io/bedrock-auth=sigv4" in w for w in answer["warnings"])
+        assert {e["name"]: e.get("value") for e in injected["spec"]["containers"][0]["env"]}["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == "http://127.0.0.1:15080"
     finally:
         operator.stop()
 

@@ -101,6 +101,192 @@ import Testing
     }
 }
 
+/// The TLS listener every sidecar gets, and Bedrock bearer mode (`llmesh.io/bedrock-auth: bearer`).
+@Suite struct BedrockBearerInjectionTests {
+    static let settings = SidecarInjectorTests.settings
+
+    static func injected(_ pod: JSONValue, settings: InjectionSettings = settings) throws -> (pod: JSONValue, result: InjectionResult) {
+        let result = SidecarInjector.inject(pod: pod, namespace: "shop", settings: settings)
+        return (try SidecarInjectorTests.apply(result.patch, to: pod), result)
+    }
+
+    /// A container's env entries by name.
+    static func env(_ container: JSONValue?) -> [String: JSONValue] {
+        Dictionary((container?["env"]?.arrayValue ?? []).compactMap { e in e["name"]?.stringValue.map { ($0, e) } }, uniquingKeysWith: { a, _ in a })
+    }
+
+    static func mounts(_ container: JSONValue?, of volume: String) -> [JSONValue] {
+        (container?["volumeMounts"]?.arrayValue ?? []).filter { $0["name"]?.stringValue == volume }
+    }
+
+    static func sidecar(_ pod: JSONValue) -> JSONValue? {
+        ((pod[path: "spec.initContainers"]?.arrayValue ?? []) + (pod[path: "spec.containers"]?.arrayValue ?? [])).first { $0["name"] == "llmesh-sidecar" }
+    }
+
+    @Test func everySidecarGetsTheTLSListenerAndItsDirectory() throws {
+        let (pod, _) = try Self.injected(SidecarInjectorTests.pod(["containers": [["name": "app", "image": "python"]]]))
+        let sidecar = try #require(Self.sidecar(pod))
+        let args = sidecar["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let listen = try #require(args.firstIndex(of: "--tls-listen"))
+        #expect(args[listen + 1] == "127.0.0.1:15443")
+        let directory = try #require(args.firstIndex(of: "--tls-dir"))
+        #expect(args[directory + 1] == "/var/run/llmesh/tls")
+        let mount = try #require(Self.mounts(sidecar, of: "llmesh-tls").first)
+        #expect(mount["mountPath"] == "/var/run/llmesh/tls" && mount["readOnly"] == nil, "the sidecar writes the CA files")
+        #expect(sidecar["ports"]?.arrayValue?.contains { $0["containerPort"] == 15443 } == true)
+        let volume = try #require(pod[path: "spec.volumes"]?.arrayValue?.first { $0["name"] == "llmesh-tls" })
+        #expect(volume[path: "emptyDir.medium"] == "Memory" && volume[path: "emptyDir.sizeLimit"] == "1Mi")
+        let app = pod[path: "spec.containers"]?.arrayValue?.first
+        #expect(Self.mounts(app, of: "llmesh-tls").isEmpty, "without bearer mode the app does not see the CA files")
+        #expect(Self.env(app)["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]?["value"] == "http://127.0.0.1:15080")
+        #expect(Self.env(app)["AWS_CA_BUNDLE"] == nil && Self.env(app)["AWS_BEARER_TOKEN_BEDROCK"] == nil)
+
+        var settings = Self.settings
+        settings.tlsPort = 16443
+        let (moved, _) = try Self.injected(SidecarInjectorTests.pod(["containers": [["name": "app", "image": "python"]]], annotations: ["llmesh.io/bedrock-auth": "bearer"]), settings: settings)
+        #expect(Self.sidecar(moved)?["args"]?.arrayValue?.contains("127.0.0.1:16443") == true)
+        #expect(Self.env(moved[path: "spec.containers"]?.arrayValue?.first)["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]?["value"] == "https://127.0.0.1:16443")
+    }
+
+    @Test func bearerModeWithWorkloadIdentityPointsTheAWSSDKAtTheTLSListener() throws {
+        let original = SidecarInjectorTests.pod(["containers": [
+            ["name": "app", "image": "python", "volumeMounts": [["name": "data", "mountPath": "/data"]]],
+            ["name": "worker", "image": "python", "env": [["name": "AWS_CA_BUNDLE", "value": "/etc/mine/bundle.pem"]]],
+        ], "volumes": [["name": "data", "emptyDir": [:]]]], annotations: ["llmesh.io/bedrock-auth": "bearer"])
+        let (pod, result) = try Self.injected(original)
+        #expect(result.warnings.isEmpty)
+        let containers = try #require(pod[path: "spec.containers"]?.arrayValue)
+        let app = Self.env(containers[0])
+        #expect(app["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]?["value"] == "https://127.0.0.1:15443")
+        #expect(app["AWS_CA_BUNDLE"]?["value"] == "/var/run/llmesh/tls/ca-bundle.crt")
+        #expect(app["AWS_BEARER_TOKEN_BEDROCK"]?["value"] == "llmesh-workload-identity")
+        #expect(app["OPENAI_BASE_URL"]?["value"] == "http://127.0.0.1:15080/v1", "the other SDKs stay on the plain listener")
+        let worker = Self.env(containers[1])
+        #expect(worker["AWS_CA_BUNDLE"]?["value"] == "/etc/mine/bundle.pem", "an app's own CA bundle wins")
+        #expect(worker["AWS_BEARER_TOKEN_BEDROCK"]?["value"] == "llmesh-workload-identity")
+        for container in containers {
+            let mounts = Self.mounts(container, of: "llmesh-tls")
+            #expect(mounts.count == 1 && mounts.first?["readOnly"] == true && mounts.first?["mountPath"] == "/var/run/llmesh/tls")
+        }
+        #expect(containers[0]["volumeMounts"]?.arrayValue?.count == 2, "the app's own mounts stay")
+        #expect(pod[path: "spec.volumes"]?.arrayValue?.filter { $0["name"] == "llmesh-tls" }.count == 1)
+
+        let again = SidecarInjector.inject(pod: pod, namespace: "shop", settings: Self.settings)
+        #expect(again.patch.isEmpty && again.skipped == "already injected")
+    }
+
+    @Test func bearerTokenFromASecretIsASecretKeyRef() throws {
+        let original = SidecarInjectorTests.pod(["containers": [["name": "app", "image": "python"]]], annotations: [
+            "llmesh.io/bedrock-auth": "bearer", "llmesh.io/bedrock-bearer-secret": "team-a-key/virtual-key",
+        ])
+        let (pod, result) = try Self.injected(original)
+        #expect(result.warnings.isEmpty)
+        let token = try #require(Self.env(pod[path: "spec.containers"]?.arrayValue?.first)["AWS_BEARER_TOKEN_BEDROCK"])
+        #expect(token["value"] == nil)
+        #expect(token[path: "valueFrom.secretKeyRef"] == ["name": "team-a-key", "key": "virtual-key"])
+        #expect(Self.env(Self.sidecar(pod))["AWS_BEARER_TOKEN_BEDROCK"] == nil, "the sidecar never gets the key")
+    }
+
+    @Test(arguments: ["team-a-key", "Team_A/key", "a/b/c", "/key", "name/", "name/bad key"])
+    func unreadableSecretAnnotationWarnsAndLeavesBearerModeOff(secret: String) throws {
+        let original = SidecarInjectorTests.pod(["containers": [["name": "app", "image": "python"]]], annotations: [
+            "llmesh.io/bedrock-auth": "bearer", "llmesh.io/bedrock-bearer-secret": secret,
+        ])
+        let (pod, result) = try Self.injected(original)
+        #expect(result.warnings.contains { $0.contains("llmesh.io/bedrock-bearer-secret") && $0.contains(secret) })
+        let app = pod[path: "spec.containers"]?.arrayValue?.first
+        #expect(Self.env(app)["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]?["value"] == "http://127.0.0.1:15080")
+        #expect(Self.env(app)["AWS_BEARER_TOKEN_BEDROCK"] == nil && Self.mounts(app, of: "llmesh-tls").isEmpty)
+    }
+
+    @Test(arguments: ["sigv4", "Bearer", "true", ""])
+    func otherBedrockAuthValuesWarnAndChangeNothingOfBearerMode(value: String) throws {
+        let original = SidecarInjectorTests.pod(["containers": [["name": "app", "image": "python"]]], annotations: ["llmesh.io/bedrock-auth": value])
+        let (pod, result) = try Self.injected(original)
+        #expect(result.skipped == nil, "the pod is still injected")
+        #expect(result.warnings.contains { $0.contains("llmesh.io/bedrock-auth=\(value)") && $0.contains("bearer") })
+        let app = pod[path: "spec.containers"]?.arrayValue?.first
+        #expect(Self.env(app)["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]?["value"] == "http://127.0.0.1:15080")
+        #expect(Self.env(app)["AWS_CA_BUNDLE"] == nil && Self.env(app)["AWS_BEARER_TOKEN_BEDROCK"] == nil)
+        #expect(Self.mounts(app, of: "llmesh-tls").isEmpty)
+        let lone = SidecarInjector.inject(pod: SidecarInjectorTests.pod(["containers": [["name": "a", "image": "b"]]], annotations: ["llmesh.io/bedrock-bearer-secret": "k/v"]), namespace: "x", settings: Self.settings)
+        #expect(lone.warnings.contains { $0.contains("needs llmesh.io/bedrock-auth") })
+    }
+
+    @Test func existingAndOptedOutVariablesAreNotTouchedAndTheTokenFollowsTheEndpoint() throws {
+        let original = SidecarInjectorTests.pod(["containers": [
+            ["name": "own-endpoint", "image": "python", "env": [["name": "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "value": "https://bedrock-runtime.eu-west-1.amazonaws.com"]]],
+            ["name": "own-token", "image": "python", "env": [["name": "AWS_BEARER_TOKEN_BEDROCK", "valueFrom": ["secretKeyRef": ["name": "mine", "key": "k"]]]]],
+            ["name": "plain", "image": "python"],
+        ]], annotations: ["llmesh.io/bedrock-auth": "bearer", "llmesh.io/skip-env": "AWS_CA_BUNDLE"])
+        let (pod, _) = try Self.injected(original)
+        let containers = try #require(pod[path: "spec.containers"]?.arrayValue)
+        let ownEndpoint = Self.env(containers[0])
+        #expect(ownEndpoint["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]?["value"] == "https://bedrock-runtime.eu-west-1.amazonaws.com")
+        #expect(ownEndpoint["AWS_BEARER_TOKEN_BEDROCK"] == nil, "the token goes only where the endpoint is the sidecar's")
+        let ownToken = Self.env(containers[1])
+        #expect(ownToken["AWS_BEARER_TOKEN_BEDROCK"]?[path: "valueFrom.secretKeyRef.name"] == "mine")
+        #expect(ownToken["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"]?["value"] == "https://127.0.0.1:15443")
+        #expect(containers[1]["env"]?.arrayValue?.filter { $0["name"] == "AWS_BEARER_TOKEN_BEDROCK" }.count == 1)
+        for container in containers { #expect(Self.env(container)["AWS_CA_BUNDLE"] == nil, "opted out with llmesh.io/skip-env") }
+        #expect(Self.env(containers[2])["AWS_BEARER_TOKEN_BEDROCK"]?["value"] == "llmesh-workload-identity")
+
+        let skipEndpoint = SidecarInjectorTests.pod(["containers": [["name": "a", "image": "b"]]], annotations: ["llmesh.io/bedrock-auth": "bearer", "llmesh.io/skip-env": "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"])
+        let skipped = Self.env(try Self.injected(skipEndpoint).pod[path: "spec.containers"]?.arrayValue?.first)
+        #expect(skipped["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] == nil && skipped["AWS_BEARER_TOKEN_BEDROCK"] == nil)
+        #expect(skipped["AWS_CA_BUNDLE"]?["value"] == "/var/run/llmesh/tls/ca-bundle.crt")
+    }
+
+    @Test func optedOutAndHostNetworkBearerPodsAreUntouched() {
+        let bearer = ["llmesh.io/bedrock-auth": "bearer"]
+        let optedOut = SidecarInjectorTests.pod(["containers": [["name": "a", "image": "b"]]], labels: ["llmesh.io/inject": "false"], annotations: bearer)
+        #expect(SidecarInjector.inject(pod: optedOut, namespace: "x", settings: Self.settings).patch.isEmpty)
+        let host = SidecarInjectorTests.pod(["hostNetwork": true, "containers": [["name": "a", "image": "b"]]], annotations: bearer)
+        #expect(SidecarInjector.inject(pod: host, namespace: "x", settings: Self.settings).patch.isEmpty)
+    }
+
+    @Test func fallbackSidecarHoldsTheAppUntilTheBundleIsWritten() throws {
+        var settings = Self.settings
+        settings.nativeSidecar = false
+        let original = SidecarInjectorTests.pod(["containers": [["name": "app", "image": "python"]]], annotations: ["llmesh.io/bedrock-auth": "bearer"])
+        let (pod, _) = try Self.injected(original, settings: settings)
+        let containers = try #require(pod[path: "spec.containers"]?.arrayValue)
+        #expect(containers.map { $0["name"]?.stringValue } == ["llmesh-sidecar", "app"])
+        // The postStart hook waits for /readyz, which the sidecar reports only after writing the CA files.
+        #expect(containers[0][path: "lifecycle.postStart.exec.command"]?.arrayValue?.contains("http://127.0.0.1:15090/readyz") == true)
+        #expect(Self.env(containers[1])["AWS_CA_BUNDLE"]?["value"] == "/var/run/llmesh/tls/ca-bundle.crt")
+        #expect(Self.mounts(containers[1], of: "llmesh-tls").first?["readOnly"] == true)
+        #expect(Self.mounts(containers[0], of: "llmesh-tls").first?["readOnly"] == nil)
+    }
+
+    @Test func workloadIdentityEnvAndTokenMountsAreCopiedToTheSidecarAndKeptInTheApp() throws {
+        let irsa: JSONValue = ["name": "app", "image": "python",
+            "env": [["name": "AWS_ROLE_ARN", "value": "arn:aws:iam::111122223333:role/llm"], ["name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"],
+                    ["name": "AWS_REGION", "value": "eu-west-1"], ["name": "APP_ONLY", "value": "1"]],
+            "volumeMounts": [["name": "aws-iam-token", "mountPath": "/var/run/secrets/eks.amazonaws.com/serviceaccount", "readOnly": true], ["name": "data", "mountPath": "/data"]]]
+        let podIdentity: JSONValue = ["name": "worker", "image": "python",
+            "env": [["name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"],
+                    ["name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"]],
+            "volumeMounts": [["name": "eks-pod-identity-token", "mountPath": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount", "readOnly": true]]]
+        let original = SidecarInjectorTests.pod(["containers": [irsa, podIdentity], "volumes": [
+            ["name": "aws-iam-token", "projected": ["sources": [["serviceAccountToken": ["audience": "sts.amazonaws.com", "path": "token"]]]]],
+            ["name": "eks-pod-identity-token", "projected": ["sources": [["serviceAccountToken": ["audience": "pods.eks.amazonaws.com", "path": "eks-pod-identity-token"]]]]],
+            ["name": "data", "emptyDir": [:]],
+        ]], annotations: ["llmesh.io/bedrock-auth": "bearer"])
+        let (pod, _) = try Self.injected(original)
+        let sidecar = try #require(Self.sidecar(pod))
+        let sidecarEnv = Self.env(sidecar)
+        for variable in ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_REGION", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
+            #expect(sidecarEnv[variable] != nil, "\(variable)")
+        }
+        #expect(sidecarEnv["APP_ONLY"] == nil && sidecarEnv["AWS_BEARER_TOKEN_BEDROCK"] == nil && sidecarEnv["AWS_CA_BUNDLE"] == nil)
+        #expect(Self.mounts(sidecar, of: "aws-iam-token").count == 1 && Self.mounts(sidecar, of: "eks-pod-identity-token").count == 1)
+        #expect(Self.mounts(sidecar, of: "data").isEmpty)
+        let app = pod[path: "spec.containers"]?.arrayValue?.first
+        #expect(Self.env(app)["AWS_ROLE_ARN"] != nil && Self.mounts(app, of: "aws-iam-token").count == 1, "the injector only adds: the app keeps its IRSA settings")
+    }
+}
+
 @Suite struct AdmissionReviewTests {
     let webhooks = AdmissionWebhooks(settings: SidecarInjectorTests.settings)
 

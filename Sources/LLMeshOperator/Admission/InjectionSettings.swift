@@ -10,6 +10,8 @@ public struct InjectionSettings: Sendable {
     public var operatorCAConfigMap: String?
     public var appPort = 15080
     public var adminPort = 15090
+    /// The sidecar's loopback HTTPS app listener (`--tls-listen`), which Bedrock bearer mode points the AWS SDK at.
+    public var tlsPort = 15443
     public var logLevel = "info"
     /// A native sidecar (an init container with `restartPolicy: Always`, Kubernetes 1.29+), else a first regular
     /// container whose `postStart` hook holds the app until the sidecar is ready.
@@ -33,14 +35,25 @@ public struct InjectionSettings: Sendable {
         public static let injectedAnnotation = "llmesh.io/injected"
         public static let skipEnvAnnotation = "llmesh.io/skip-env"
         public static let logLevelAnnotation = "llmesh.io/log-level"
+        /// `bearer` points the AWS SDK at the sidecar's HTTPS listener with `AWS_BEARER_TOKEN_BEDROCK`.
+        public static let bedrockAuthAnnotation = "llmesh.io/bedrock-auth"
+        /// `NAME/KEY` of a Secret holding a virtual key, sent as the Bedrock bearer token.
+        public static let bedrockBearerSecretAnnotation = "llmesh.io/bedrock-bearer-secret"
+        /// The bearer token of bearer mode without a Secret: the sidecar then identifies the caller by the pod.
+        public static let workloadIdentityBearerToken = "llmesh-workload-identity"
         public static let tokenVolume = "llmesh-operator-token"
         public static let snapshotVolume = "llmesh-snapshot"
         public static let podInfoVolume = "llmesh-podinfo"
         public static let caVolume = "llmesh-operator-ca"
+        /// The sidecar's local CA and CA bundle (written by the sidecar, read by app containers in bearer mode).
+        public static let tlsVolume = "llmesh-tls"
         public static let tokenDirectory = "/var/run/secrets/llmesh.io/operator"
         public static let snapshotDirectory = "/var/run/llmesh/snapshot"
         public static let podInfoDirectory = "/etc/llmesh/podinfo"
         public static let caDirectory = "/etc/llmesh/operator-ca"
+        public static let tlsDirectory = "/var/run/llmesh/tls"
+        /// `AWS_CA_BUNDLE` in bearer mode: the system roots plus the sidecar's local CA.
+        public static let caBundleFile = "/var/run/llmesh/tls/ca-bundle.crt"
         /// Per-pod resource overrides: `llmesh.io/sidecar-cpu-request` and the like.
         public static let resourceAnnotations = [
             "llmesh.io/sidecar-cpu-request": ("requests", "cpu"), "llmesh.io/sidecar-memory-request": ("requests", "memory"),

@@ -16,14 +16,30 @@ public struct InjectionResult: Sendable {
 /// selectors); this type skips pods that opt out, `hostNetwork` pods (their loopback is the node's), and pods that
 /// already have the sidecar, so a re-invocation changes nothing.
 public enum SidecarInjector {
-    /// The SDK variables set in app containers, with the value for each.
-    static func sdkEnvironment(_ settings: InjectionSettings) -> [(String, String)] {
-        [
-            ("OPENAI_BASE_URL", "http://127.0.0.1:\(settings.appPort)/v1"),
-            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:\(settings.appPort)"),
-            ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:\(settings.appPort)"),
+    /// The SDK variables set in app containers, each as its env entry; `bearer` is the token's entry in bearer mode.
+    static func sdkEnvironment(_ settings: InjectionSettings, bearer: JSONValue? = nil) -> [(name: String, entry: JSONValue)] {
+        func literal(_ name: String, _ value: String) -> (name: String, entry: JSONValue) {
+            (name, ["name": .string(name), "value": .string(value)])
+        }
+        var environment = [
+            literal("OPENAI_BASE_URL", "http://127.0.0.1:\(settings.appPort)/v1"),
+            literal("ANTHROPIC_BASE_URL", "http://127.0.0.1:\(settings.appPort)"),
         ]
+        guard var bearer else {
+            environment.append(literal("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:\(settings.appPort)"))
+            return environment
+        }
+        bearer["name"] = "AWS_BEARER_TOKEN_BEDROCK"
+        environment += [
+            literal("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bearerEndpoint(settings)),
+            literal("AWS_CA_BUNDLE", InjectionSettings.Names.caBundleFile),
+            ("AWS_BEARER_TOKEN_BEDROCK", bearer),
+        ]
+        return environment
     }
+
+    /// The sidecar's HTTPS listener as the AWS SDK reaches it in bearer mode.
+    static func bearerEndpoint(_ settings: InjectionSettings) -> String { "https://127.0.0.1:\(settings.tlsPort)" }
 
     public static func inject(pod: JSONValue, namespace: String, settings: InjectionSettings, operatorCA: String? = nil) -> InjectionResult {
         let labels = pod[path: "metadata.labels"]?.stringMap ?? [:]
@@ -44,18 +60,21 @@ public enum SidecarInjector {
 
         var patch: [JSONValue] = []
         var warnings: [String] = []
+        let bearer = bedrockBearerToken(annotations, warnings: &warnings)
         if pod[path: "metadata.annotations"] == nil {
             patch.append(add("/metadata/annotations", [:]))
         }
         patch.append(add("/metadata/annotations/" + escape(name.injectedAnnotation), "true"))
 
-        // Volumes: the operator token (sidecar only), the snapshot cache, the pod's labels, the operator's CA.
+        // Volumes: the operator token (sidecar only), the snapshot cache, the pod's labels, the sidecar's local CA files,
+        // the operator's CA.
         var volumes: [JSONValue] = [
             ["name": .string(name.tokenVolume), "projected": ["sources": [["serviceAccountToken": [
                 "audience": .string(OperatorAudience.value), "expirationSeconds": .number(Double(settings.tokenExpirationSeconds)), "path": "token",
             ]]]]],
             ["name": .string(name.snapshotVolume), "emptyDir": ["medium": "Memory", "sizeLimit": "16Mi"]],
             ["name": .string(name.podInfoVolume), "downwardAPI": ["items": [["path": "labels", "fieldRef": ["fieldPath": "metadata.labels"]]]]],
+            ["name": .string(name.tlsVolume), "emptyDir": ["medium": "Memory", "sizeLimit": "1Mi"]],
         ]
         if let configMap = settings.operatorCAConfigMap {
             volumes.append(["name": .string(name.caVolume), "configMap": ["name": .string(configMap)]])
@@ -92,16 +111,31 @@ public enum SidecarInjector {
         // sidecar went in front of the containers.
         let skipped = Set((annotations[name.skipEnvAnnotation] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let offset = settings.nativeSidecar ? 0 : 1
+        let caMount: JSONValue = ["name": .string(name.tlsVolume), "mountPath": .string(name.tlsDirectory), "readOnly": true]
         for (index, container) in containers.enumerated() {
-            let present = Set((container["env"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
-            let wanted = sdkEnvironment(settings).filter { !present.contains($0.0) && !skipped.contains($0.0) }
-            guard !wanted.isEmpty else { continue }
-            let entries = wanted.map { JSONValue.object(["name": .string($0.0), "value": .string($0.1)]) }
-            if container["env"] == nil {
-                patch.append(add("/spec/containers/\(index + offset)/env", .array(entries)))
-            } else {
-                for entry in entries { patch.append(add("/spec/containers/\(index + offset)/env/-", entry)) }
+            let path = "/spec/containers/\(index + offset)"
+            let existing = container["env"]?.arrayValue ?? []
+            let present = Dictionary(existing.compactMap { entry in entry["name"]?.stringValue.map { ($0, entry) } }, uniquingKeysWith: { first, _ in first })
+            var wanted = sdkEnvironment(settings, bearer: bearer).filter { present[$0.name] == nil && !skipped.contains($0.name) }
+            // The bearer token is for the sidecar only: a container whose Bedrock endpoint is its own (or opted out)
+            // gets none.
+            let endpointVariable = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME"
+            let endpoint = wanted.contains { $0.name == endpointVariable } ? bearerEndpoint(settings) : present[endpointVariable]?["value"]?.stringValue
+            if endpoint != bearerEndpoint(settings) { wanted.removeAll { $0.name == "AWS_BEARER_TOKEN_BEDROCK" } }
+            if !wanted.isEmpty {
+                let entries = wanted.map(\.entry)
+                if container["env"] == nil {
+                    patch.append(add("\(path)/env", .array(entries)))
+                } else {
+                    for entry in entries { patch.append(add("\(path)/env/-", entry)) }
+                }
             }
+            // Bearer mode: the CA files, read-only, in every app container (also those with a CA bundle of their own,
+            // which then need the llmesh CA, ca.crt, in it).
+            guard bearer != nil else { continue }
+            let mounts = container["volumeMounts"]?.arrayValue ?? []
+            guard !mounts.contains(where: { $0["name"]?.stringValue == name.tlsVolume || $0["mountPath"]?.stringValue == name.tlsDirectory }) else { continue }
+            patch.append(container["volumeMounts"] == nil ? add("\(path)/volumeMounts", [caMount]) : add("\(path)/volumeMounts/-", caMount))
         }
         return InjectionResult(patch: patch, warnings: warnings, skipped: nil)
     }
@@ -128,11 +162,13 @@ public enum SidecarInjector {
             ["name": .string(name.tokenVolume), "mountPath": .string(name.tokenDirectory), "readOnly": true],
             ["name": .string(name.snapshotVolume), "mountPath": .string(name.snapshotDirectory)],
             ["name": .string(name.podInfoVolume), "mountPath": .string(name.podInfoDirectory), "readOnly": true],
+            ["name": .string(name.tlsVolume), "mountPath": .string(name.tlsDirectory)],
         ]
         var args: [JSONValue] = [
             "sidecar", "--operator-url", .string(settings.operatorURL), "--operator-token-file", .string("\(name.tokenDirectory)/token"),
             "--snapshot-cache", .string(name.snapshotDirectory), "--listen", .string("127.0.0.1:\(settings.appPort)"),
             "--admin-listen", .string("0.0.0.0:\(settings.adminPort)"), "--log-level", .string(logLevel),
+            "--tls-listen", .string("127.0.0.1:\(settings.tlsPort)"), "--tls-dir", .string(name.tlsDirectory),
         ]
         if settings.operatorCAConfigMap != nil {
             mounts.append(["name": .string(name.caVolume), "mountPath": .string(name.caDirectory), "readOnly": true])
@@ -152,6 +188,7 @@ public enum SidecarInjector {
             "ports": [
                 ["name": "llmesh-app", "containerPort": .number(Double(settings.appPort)), "protocol": "TCP"],
                 ["name": "llmesh-admin", "containerPort": .number(Double(settings.adminPort)), "protocol": "TCP"],
+                ["name": "llmesh-tls", "containerPort": .number(Double(settings.tlsPort)), "protocol": "TCP"],
             ],
             "startupProbe": readyz, "readinessProbe": ["httpGet": ["path": "/readyz", "port": .number(Double(settings.adminPort))], "periodSeconds": 5],
             "resources": .object(resources),
@@ -164,8 +201,11 @@ public enum SidecarInjector {
         ]
     }
 
-    /// IRSA and Pod Identity: the pod's AWS identity env and token mounts, from the app containers to the sidecar,
-    /// which is the one that signs Bedrock requests.
+    /// IRSA and Pod Identity: the pod's AWS identity env and token mounts, copied from the app containers to the
+    /// sidecar, which is the one that signs Bedrock requests. The app containers keep theirs (the injector only adds);
+    /// the EKS webhook's `eks.amazonaws.com/skip-containers` annotation keeps them out of an app. When the EKS webhook
+    /// runs after this one, it sets them in the sidecar itself (it mutates init containers too), and this copy finds
+    /// nothing to do.
     private static func copyWorkloadIdentity(from containers: [JSONValue], into sidecar: inout JSONValue) {
         let variables = ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS",
                          "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
@@ -188,6 +228,28 @@ public enum SidecarInjector {
         sidecar["volumeMounts"] = .array(mounts)
     }
 
+    /// Bearer mode's `AWS_BEARER_TOKEN_BEDROCK` entry without its name (a literal or a `secretKeyRef`), or `nil` when
+    /// the pod does not ask for bearer mode or asks in a way this version cannot read (then with a warning).
+    static func bedrockBearerToken(_ annotations: [String: String], warnings: inout [String]) -> JSONValue? {
+        let name = InjectionSettings.Names.self
+        let secret = annotations[name.bedrockBearerSecretAnnotation]
+        guard let mode = annotations[name.bedrockAuthAnnotation] else {
+            if let secret { warnings.append("llmesh: ignored \(name.bedrockBearerSecretAnnotation)=\(secret): it needs \(name.bedrockAuthAnnotation): bearer") }
+            return nil
+        }
+        guard mode.trimmingCharacters(in: .whitespaces) == "bearer" else {
+            warnings.append("llmesh: ignored \(name.bedrockAuthAnnotation)=\(mode): the only value is \"bearer\"")
+            return nil
+        }
+        guard let secret else { return ["value": .string(name.workloadIdentityBearerToken)] }
+        let parts = secret.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, KubernetesNames.isSubdomain(parts[0]), KubernetesNames.isSecretKey(parts[1]) else {
+            warnings.append("llmesh: ignored \(name.bedrockAuthAnnotation)=bearer: \(name.bedrockBearerSecretAnnotation)=\(secret) is not SECRET-NAME/KEY")
+            return nil
+        }
+        return ["valueFrom": ["secretKeyRef": ["name": .string(parts[0]), "key": .string(parts[1])]]]
+    }
+
     private static func add(_ path: String, _ value: JSONValue) -> JSONValue {
         ["op": "add", "path": .string(path), "value": value]
     }
@@ -201,6 +263,19 @@ public enum SidecarInjector {
 /// The audience of the token sidecars present to the operator.
 public enum OperatorAudience {
     public static let value = "llmesh.io/operator"
+}
+
+/// Kubernetes object names and Secret keys, as the API server checks them.
+enum KubernetesNames {
+    /// A DNS-1123 subdomain (Secret names).
+    static func isSubdomain(_ text: String) -> Bool {
+        text.count <= 253 && text.range(of: #"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"#, options: .regularExpression) != nil
+    }
+
+    /// A key of a Secret's `data`.
+    static func isSecretKey(_ text: String) -> Bool {
+        text.count <= 253 && text.range(of: #"^[-._a-zA-Z0-9]+$"#, options: .regularExpression) != nil
+    }
 }
 
 /// Kubernetes resource quantities (`100m`, `64Mi`, `1.5`, `2G`).

@@ -1,0 +1,130 @@
+import Foundation
+
+/// The provider a resolver uses, chosen once from the configuration and the environment.
+enum AWSCredentialSource: Sendable {
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`.
+    case environment(AWSCredentials)
+    case webIdentity(WebIdentitySettings)
+    case container(ContainerSettings)
+
+    /// The name used in status, logs and errors.
+    var name: String {
+        switch self {
+        case .environment: return "environment"
+        case .webIdentity: return WebIdentityCredentialProvider.source
+        case .container: return ContainerCredentialProvider.source
+        }
+    }
+
+    var roleARN: String? {
+        if case .webIdentity(let settings) = self { return settings.roleARN }
+        return nil
+    }
+
+    /// Chooses like the AWS SDKs' default chain, with the LLMProvider's settings first:
+    ///
+    /// 1. an explicit `webIdentityRoleARN` forces web identity; `podIdentity` forces the container provider;
+    /// 2. static keys in the environment;
+    /// 3. web identity from `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`;
+    /// 4. the container provider from `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
+    static func select(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) -> Result<AWSCredentialSource, AWSCredentialError> {
+        do throws(AWSCredentialError) {
+            return .success(try choose(configuration: configuration, environment: environment, region: region))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func choose(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) throws(AWSCredentialError) -> AWSCredentialSource {
+        let explicitRole = configuration.webIdentityRoleARN?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
+        if explicitRole != nil, configuration.podIdentity {
+            throw AWSCredentialError(kind: .notConfigured, source: "none", message: "auth.aws sets both a web identity role and podIdentity; choose one")
+        }
+        if let explicitRole {
+            return .webIdentity(try webIdentity(roleARN: explicitRole, configuration: configuration, environment: environment, region: region))
+        }
+        if configuration.podIdentity {
+            guard let container = try container(environment: environment) else {
+                throw AWSCredentialError(kind: .notConfigured, source: ContainerCredentialProvider.source, message: "auth.aws.podIdentity is set but AWS_CONTAINER_CREDENTIALS_FULL_URI is not (is the EKS Pod Identity association in place?)")
+            }
+            return .container(container)
+        }
+        if let credentials = try staticCredentials(environment: environment) {
+            return .environment(credentials)
+        }
+        if let role = environment["AWS_ROLE_ARN"], configuration.webIdentityTokenFile?.nonEmpty != nil || environment["AWS_WEB_IDENTITY_TOKEN_FILE"] != nil {
+            return .webIdentity(try webIdentity(roleARN: role, configuration: configuration, environment: environment, region: region))
+        }
+        if let container = try container(environment: environment) {
+            return .container(container)
+        }
+        throw AWSCredentialError(
+            kind: .notConfigured, source: "none",
+            message: "no AWS credentials found: looked for auth.aws.webIdentity.roleARN, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, and AWS_CONTAINER_CREDENTIALS_FULL_URI"
+        )
+    }
+
+    private static func staticCredentials(environment: AWSEnvironment) throws(AWSCredentialError) -> AWSCredentials? {
+        let keyID = environment["AWS_ACCESS_KEY_ID"]
+        let secret = environment["AWS_SECRET_ACCESS_KEY"]
+        switch (keyID, secret) {
+        case (nil, nil):
+            return nil
+        case (let keyID?, let secret?):
+            return AWSCredentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: environment["AWS_SESSION_TOKEN"])
+        case (nil, _?):
+            throw AWSCredentialError(kind: .notConfigured, source: "environment", message: "AWS_SECRET_ACCESS_KEY is set without AWS_ACCESS_KEY_ID")
+        case (_?, nil):
+            throw AWSCredentialError(kind: .notConfigured, source: "environment", message: "AWS_ACCESS_KEY_ID is set without AWS_SECRET_ACCESS_KEY")
+        }
+    }
+
+    private static func webIdentity(roleARN: String, configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) throws(AWSCredentialError) -> WebIdentitySettings {
+        let source = WebIdentityCredentialProvider.source
+        guard let tokenFile = configuration.webIdentityTokenFile?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty ?? environment["AWS_WEB_IDENTITY_TOKEN_FILE"] else {
+            throw AWSCredentialError(kind: .notConfigured, source: source, message: "role \(roleARN) has no token file: set auth.aws.webIdentity.tokenFile or AWS_WEB_IDENTITY_TOKEN_FILE")
+        }
+        let sessionName = configuration.roleSessionName?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty ?? environment["AWS_ROLE_SESSION_NAME"]
+        if let sessionName, !WebIdentityCredentialProvider.isValidSessionName(sessionName) {
+            throw AWSCredentialError(kind: .notConfigured, source: source, message: "role session name \"\(sessionName)\" must be 2 to 64 characters of [A-Za-z0-9_+=,.@-]")
+        }
+        let endpoint = environment.stsEndpoint(region: region)
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), scheme == "https" || scheme == "http", url.host?.isEmpty == false else {
+            throw AWSCredentialError(kind: .notConfigured, source: source, message: "STS endpoint \(endpoint) is not an http(s) URL")
+        }
+        return WebIdentitySettings(roleARN: roleARN, tokenFile: tokenFile, sessionName: sessionName, endpoint: endpoint)
+    }
+
+    private static func container(environment: AWSEnvironment) throws(AWSCredentialError) -> ContainerSettings? {
+        guard let uri = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] else { return nil }
+        if let problem = ContainerEndpointPolicy.problem(with: uri) {
+            throw AWSCredentialError(kind: .notConfigured, source: ContainerCredentialProvider.source, message: problem)
+        }
+        let authorization: ContainerSettings.Authorization
+        if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
+            authorization = .file(file)
+        } else if let token = environment.variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"], !token.isEmpty {
+            authorization = .value(token)
+        } else {
+            authorization = .none
+        }
+        return ContainerSettings(fullURI: uri, authorization: authorization)
+    }
+
+    /// Fetches fresh credentials from this source.
+    func fetch(_ context: FetchContext) async throws(AWSCredentialError) -> AWSCredentials {
+        switch self {
+        case .environment(let credentials):
+            return credentials
+        case .webIdentity(let settings):
+            return try await WebIdentityCredentialProvider(settings: settings).fetch(context)
+        case .container(let settings):
+            return try await ContainerCredentialProvider(settings: settings).fetch(context)
+        }
+    }
+}
+
+extension String {
+    /// nil when empty.
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
