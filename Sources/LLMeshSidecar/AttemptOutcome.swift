@@ -64,7 +64,7 @@ extension AttemptFailure {
             return AttemptFailure(trigger: .serverError, error: nil, reply: reply, retryAfter: retryAfter, countsAgainstBackend: true)
         case 400..<500:
             let text = String(decoding: reply.body.prefix(8192), as: UTF8.self).lowercased()
-            let contextMarkers = ["context_length_exceeded", "maximum context length", "prompt is too long", "exceed context limit", "context window", "too many tokens"]
+            let contextMarkers = ["context_length_exceeded", "maximum context length", "prompt is too long", "input is too long", "exceed context limit", "context window", "too many tokens"]
             let filterMarkers = ["content_filter", "content_policy_violation", "responsibleaipolicyviolation", "content management policy"]
             if contextMarkers.contains(where: text.contains) {
                 return AttemptFailure(trigger: .contextLength, error: nil, reply: reply, retryAfter: nil, countsAgainstBackend: false)
