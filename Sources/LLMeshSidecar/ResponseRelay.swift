@@ -8,7 +8,13 @@ extension LLMRequestHandler {
     /// Sends a complete successful answer with its usage headers.
     func sendSuccess(_ reply: BufferedReply, context: AttemptContext, response: ResponseWriter, trace: inout RequestTrace) async throws {
         trace.status = reply.status
-        if let usage = UsageReader.usage(inResponse: reply.body, kind: context.kind) {
+        let usage: TokenUsage?
+        switch context.kind {
+        case .converse: usage = BedrockUsage.usage(inConverseResponse: reply.body)
+        case .invoke: usage = BedrockUsage.usage(inInvokeResponse: reply.body, headers: reply.headers.map { ($0.name, $0.value) })
+        default: usage = UsageReader.usage(inResponse: reply.body, kind: context.kind)
+        }
+        if let usage {
             trace.usage = usage
             trace.costUSD = usage.cost(at: context.pricing)
         }

@@ -229,3 +229,77 @@ def raw_sse(url, body, headers=None):
     """Posts `body` and returns the raw streamed text, for assertions SDK objects would hide."""
     with httpx.stream("POST", url, json=body, headers=headers or {}, timeout=30) as response:
         return response.status_code, response.headers, "".join(response.iter_text())
+
+
+# -- AWS: Bedrock, STS (moto), Pod Identity; used by test_fake_bedrock.py, test_bedrock*.py, test_translation.py -----
+
+HAIKU = "anthropic.claude-3-haiku-20240307-v1:0"
+PROFILE_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0"
+# Long-term keys the sidecar holds in its environment (a static source), and the app's own dummy keys.
+SIDECAR_AWS_KEY = ("AKIDSIDECAREXAMPLE01", "sidecar-secret-wJalrXUtnFEMI/K7MDENGbPxRfiCY")
+APP_AWS_KEY = ("AKIDAPPEXAMPLE000001", "app-secret-never-forwarded-K7MDENG")
+
+
+def scrubbed_environment(values=None):
+    """os.environ without any AWS_* variable (the container sets AWS_CA_BUNDLE), with no shared config, plus `values`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_CONFIG_FILE": "/nonexistent/aws-config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+                "AWS_EC2_METADATA_DISABLED": "true"})
+    env.update(values or {})
+    return env
+
+
+def aws_sidecar(directory, config_text, env=None, extra_args=()):
+    """A Sidecar whose environment holds exactly the AWS variables in `env` (nothing inherited)."""
+    car = Sidecar(directory, config_text, extra_args=extra_args)
+    car.env = scrubbed_environment(env)
+    return car
+
+
+@pytest.fixture(scope="session")
+def moto_sts():
+    from fake_aws import RecordingSTS
+    sts = RecordingSTS(free_port())
+    sts.start()
+    yield sts
+    sts.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_bedrock(moto_sts):
+    """The fake Bedrock Runtime; it knows the sidecar's static key and every credential moto's STS issued."""
+    from fake_aws import moto_issued
+    from fake_bedrock import FakeBedrock
+    bedrock = FakeBedrock(credentials={SIDECAR_AWS_KEY[0]: (SIDECAR_AWS_KEY[1], None)}, lookups=[moto_issued]).start()
+    yield bedrock
+    bedrock.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_aws_fakes(request):
+    if "fake_bedrock" in request.fixturenames:
+        request.getfixturevalue("fake_bedrock").reset()
+    if "moto_sts" in request.fixturenames:
+        request.getfixturevalue("moto_sts").reset()
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Sets this process's AWS environment, as an injected pod's would be, to exactly `values` (boto3 reads it at
+    session creation): every other AWS_* variable is removed, shared config files are hidden, one attempt only."""
+    def apply(**values):
+        if "AWS_REGION" in values:
+            values.setdefault("AWS_DEFAULT_REGION", values["AWS_REGION"])  # botocore reads only AWS_DEFAULT_REGION
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                monkeypatch.delenv(name)
+        for name, value in scrubbed_environment({"AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard", **values}).items():
+            if name.startswith("AWS_"):
+                monkeypatch.setenv(name, value)
+    return apply
+
+
+def bedrock_client():
+    """A boto3 bedrock-runtime client built from the environment alone."""
+    import boto3
+    return boto3.session.Session().client("bedrock-runtime")

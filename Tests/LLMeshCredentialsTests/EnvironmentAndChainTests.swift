@@ -4,7 +4,11 @@ import Testing
 
 /// Region, STS endpoint and session-name precedence, and which source the chain picks.
 @Suite struct EnvironmentAndChainTests {
-    func select(_ configuration: AWSAuthConfiguration = .init(), _ variables: [String: String]) -> Result<AWSCredentialSource, AWSCredentialError> {
+    func select(_ variables: [String: String]) -> Result<AWSCredentialSource, AWSCredentialError> {
+        select(AWSAuthConfiguration(), variables)
+    }
+
+    func select(_ configuration: AWSAuthConfiguration, _ variables: [String: String]) -> Result<AWSCredentialSource, AWSCredentialError> {
         let environment = AWSEnvironment(variables)
         return AWSCredentialSource.select(configuration: configuration, environment: environment, region: environment.region(configured: configuration.region))
     }
@@ -79,7 +83,7 @@ import Testing
         #expect(AWSRefreshPolicy(sessionDuration: .seconds(100_000)).sessionDurationSeconds == 43_200)
     }
 
-    @Test func chainOrder() {
+    @Test func chainOrder() throws {
         let staticKeys = ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "envsecret"]
         let envWebIdentity = ["AWS_ROLE_ARN": "arn:aws:iam::1:role/Env", "AWS_WEB_IDENTITY_TOKEN_FILE": "/env/token"]
         let container = ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": "/pod/token"]

@@ -134,6 +134,11 @@ enum Harness {
         AWSCredentialResolver(configuration: configuration, environment: AWSEnvironment(environment), refresh: refresh, retry: fastRetry, httpClient: client, logger: logger, now: clock.function)
     }
 
+    /// The access key id of `resolver`'s credentials now (untyped `throws`, which `#expect` handles on either side).
+    static func accessKeyID(_ resolver: AWSCredentialResolver) async throws -> String {
+        try await resolver.credentials().accessKeyID
+    }
+
     /// Polls `condition` for up to `seconds` (for effects of background work).
     static func eventually(within seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))

@@ -56,7 +56,8 @@ import Testing
             environment["AWS_ACCESS_KEY_ID"] = "AKIASTATIC"
             environment["AWS_SECRET_ACCESS_KEY"] = "static-secret"
             let resolver = Harness.resolver(.init(webIdentityRoleARN: "arn:aws:iam::123456789012:role/FromConfig"), environment: environment, client: client, clock: clock)
-            #expect(try await resolver.credentials().accessKeyID == IssuedCredentials.accessKeyID(0))
+            let key = try await Harness.accessKeyID(resolver)
+            #expect(key == IssuedCredentials.accessKeyID(0))
             #expect(server.requests.first?.form["RoleArn"] == "arn:aws:iam::123456789012:role/FromConfig")
             #expect(resolver.status.roleARN == "arn:aws:iam::123456789012:role/FromConfig")
             #expect(resolver.region == "eu-west-1")
@@ -72,7 +73,8 @@ import Testing
             _ = try await resolver.credentials()
             try token.write("token-B")
             clock.advance(by: 3600 - 5 * 60)  // mandatory window
-            #expect(try await resolver.credentials().accessKeyID == IssuedCredentials.accessKeyID(1))
+            let key = try await Harness.accessKeyID(resolver)
+            #expect(key == IssuedCredentials.accessKeyID(1))
             #expect(server.requests.map { $0.form["WebIdentityToken"] } == ["token-A", "token-B"])
         }
     }
@@ -85,7 +87,8 @@ import Testing
             index == 0 ? .init(status: 400, body: STSFixture.error(code: "IDPCommunicationError", message: "Couldn't reach the OIDC provider")) : IssuedCredentials.stsSuccess(index, clock: clock)
         }) { server, client in
             let resolver = Harness.resolver(environment: Harness.webIdentityEnvironment(server: server, tokenFile: token.path), client: client, clock: clock)
-            #expect(try await resolver.credentials().accessKeyID == IssuedCredentials.accessKeyID(1))
+            let key = try await Harness.accessKeyID(resolver)
+            #expect(key == IssuedCredentials.accessKeyID(1))
             #expect(server.requestCount == 2)
             #expect(resolver.status.lastError == nil)
         }
@@ -103,7 +106,8 @@ import Testing
             return IssuedCredentials.stsSuccess(index, clock: clock)
         }) { server, client in
             let resolver = Harness.resolver(environment: Harness.webIdentityEnvironment(server: server, tokenFile: token.path), client: client, clock: clock)
-            #expect(try await resolver.credentials().accessKeyID == IssuedCredentials.accessKeyID(1))
+            let key = try await Harness.accessKeyID(resolver)
+            #expect(key == IssuedCredentials.accessKeyID(1))
             #expect(server.requests.map { $0.form["WebIdentityToken"] } == ["stale-token", "fresh-token"])
         }
     }
@@ -148,7 +152,8 @@ import Testing
             index < 2 ? .init(status: 400, body: STSFixture.error(code: "Throttling", message: "Rate exceeded")) : IssuedCredentials.stsSuccess(index, clock: clock)
         }) { server, client in
             let resolver = Harness.resolver(environment: Harness.webIdentityEnvironment(server: server, tokenFile: token.path), client: client, clock: clock)
-            #expect(try await resolver.credentials().accessKeyID == IssuedCredentials.accessKeyID(2))
+            let key = try await Harness.accessKeyID(resolver)
+            #expect(key == IssuedCredentials.accessKeyID(2))
             #expect(server.requestCount == 3)
         }
     }

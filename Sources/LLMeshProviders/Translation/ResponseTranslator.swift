@@ -6,13 +6,8 @@ public enum ResponseTranslator {
     /// A successful non-streamed answer, re-shaped for the caller; `requestModel` is the name the caller asked for.
     public static func translate(_ body: [UInt8], from source: WireSchema, to target: WireSchema, requestModel: String, id: String, created: Int) throws(SidecarError) -> (body: [UInt8], usage: TokenUsage?) {
         let tree = try TranslationErrors.upstreamObject(body)
-        let response: ChatResponse
-        switch source {
-        case .anthropicMessages: response = try ResponseReaders.anthropic(tree)
-        case .bedrockConverse: response = try ResponseReaders.converse(tree)
-        case .openAIChat: response = try ResponseReaders.openAI(tree)
-        }
-        if source == target { return (body, response.usage?.tokenUsage) }
+        if source == target { return (body, (try? read(tree, source))?.usage?.tokenUsage) }
+        let response = try read(tree, source)
         switch target {
         case .openAIChat:
             return (ResponseWriters.openAI(response, model: requestModel, id: id, created: created).serialized, response.usage?.tokenUsage)
@@ -20,6 +15,14 @@ public enum ResponseTranslator {
             return (ResponseWriters.anthropic(response, model: requestModel, id: id).serialized, response.usage?.tokenUsage)
         case .bedrockConverse:
             throw TranslationErrors.unsupportedPair(from: source, to: target)
+        }
+    }
+
+    private static func read(_ tree: JSONTree, _ source: WireSchema) throws(SidecarError) -> ChatResponse {
+        switch source {
+        case .anthropicMessages: return try ResponseReaders.anthropic(tree)
+        case .bedrockConverse: return try ResponseReaders.converse(tree)
+        case .openAIChat: return try ResponseReaders.openAI(tree)
         }
     }
 

@@ -61,7 +61,17 @@ struct UpstreamError: Sendable, Hashable {
         return nil
     }
 
+    /// Statuses that say the class outright win (OpenAI answers 401 with `invalid_request_error`); otherwise the
+    /// type name decides, and the status is the fallback.
     static func kind(named name: String?, status: Int) -> Kind {
+        switch status {
+        case 401: return .authentication
+        case 403: return .permission
+        case 404: return .notFound
+        case 413: return .requestTooLarge
+        case 429: return .rateLimit
+        default: break
+        }
         switch name?.lowercased() {
         case "invalid_request_error", "validationexception", "invalid_request", "bad_request": return .invalidRequest
         case "authentication_error", "unrecognizedclientexception", "invalid_api_key", "expiredtokenexception": return .authentication
