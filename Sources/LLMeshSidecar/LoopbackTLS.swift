@@ -24,8 +24,32 @@ public struct LoopbackTLS: Sendable {
 
     /// Makes a CA and a serving certificate for loopback.
     public init(now: Date = Date()) throws {
-        authority = try CertificateAuthority.makeCA(commonName: "llmesh-sidecar-local-ca", validity: 400 * 86_400, now: now)
+        try self.init(authority: CertificateAuthority.makeCA(commonName: "llmesh-sidecar-local-ca", validity: 400 * 86_400, now: now), now: now)
+    }
+
+    /// Issues a fresh serving certificate from an existing CA.
+    init(authority: PEMCertificate, now: Date) throws {
+        self.authority = authority
         serving = try CertificateAuthority.issueServing(dnsNames: ["localhost"], ipAddresses: ["127.0.0.1", "::1"], ca: authority, validity: 399 * 86_400, now: now)
+    }
+
+    /// The CA kept in `stateDirectory` (a sidecar-only directory such as the snapshot cache) when it is readable and
+    /// valid for 30 more days, else a new one saved there (key file mode 0600). Keeping the CA across sidecar
+    /// restarts keeps the app's already loaded `AWS_CA_BUNDLE` valid; without a state directory every start makes a new CA.
+    public static func loadOrCreate(stateDirectory: String?, now: Date = Date()) throws -> LoopbackTLS {
+        guard let stateDirectory else { return try LoopbackTLS(now: now) }
+        let certificatePath = (stateDirectory as NSString).appendingPathComponent("loopback-ca.crt")
+        let keyPath = (stateDirectory as NSString).appendingPathComponent("loopback-ca.key")
+        if let certificate = FileManager.default.contents(atPath: certificatePath), let key = FileManager.default.contents(atPath: keyPath),
+           let kept = try? CertificateAuthority.load(certificatePEM: String(decoding: certificate, as: UTF8.self), privateKeyPEM: String(decoding: key, as: UTF8.self)),
+           kept.notAfter.timeIntervalSince(now) > 30 * 86_400 {
+            return try LoopbackTLS(authority: kept, now: now)
+        }
+        let fresh = try LoopbackTLS(now: now)
+        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
+        try writeAtomically(fresh.authority.privateKeyPEM, to: keyPath, permissions: 0o600)
+        try writeAtomically(fresh.authority.certificatePEM, to: certificatePath)
+        return fresh
     }
 
     /// A TLS server context serving the loopback certificate (TLS 1.2 and 1.3, HTTP/1.1 by ALPN).
@@ -63,9 +87,9 @@ public struct LoopbackTLS: Sendable {
         return nil
     }
 
-    private static func writeAtomically(_ text: String, to path: String) throws {
+    private static func writeAtomically(_ text: String, to path: String, permissions: Int = 0o644) throws {
         let temporary = path + ".tmp-\(UInt32.random(in: 0...UInt32.max))"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o644]) else {
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: permissions]) else {
             throw CertificateError("cannot write \(temporary)")
         }
         if rename(temporary, path) != 0 {

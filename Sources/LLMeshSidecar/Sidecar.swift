@@ -47,7 +47,7 @@ public struct Sidecar: Sendable {
         let handler = LLMRequestHandler(settings: settings, store: store, credentials: credentials, upstreams: upstreams, metrics: metrics, accessLog: accessLog, health: health, policyEngine: policyEngine, awsCredentials: awsCredentials, logger: logger)
         // The loopback HTTPS listener serves the same handler; its CA files exist before the sidecar reports ready.
         let tlsServer = try settings.tlsListen.map { address in
-            let material = try LoopbackTLS()
+            let material = try LoopbackTLS.loadOrCreate(stateDirectory: settings.operatorSubscription?.cacheDirectory)
             let bundle = try material.writeFiles(to: settings.tlsDirectory)
             logger.info("loopback TLS ready", metadata: ["ca-bundle": "\(bundle)"])
             return HTTPServer(name: "app-tls", address: address, handler: handler, maximumBodyBytes: settings.maximumRequestBodyBytes, eventLoopGroup: eventLoopGroup, logger: logger, tls: try material.serverContext())

@@ -110,6 +110,9 @@ struct OperatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("sidecar-log-level"), help: "Log level of injected sidecars (per pod: annotation llmesh.io/log-level).")
     var sidecarLogLevel = "info"
 
+    @Option(name: .customLong("sidecar-tls-port"), help: "Port of the injected sidecar's loopback HTTPS listener (Bedrock bearer mode).")
+    var sidecarTLSPort = 15443
+
     @Option(name: .customLong("sidecar-cpu-request"), help: "CPU request of injected sidecars.")
     var sidecarCPURequest = "50m"
 
@@ -150,6 +153,7 @@ struct OperatorCommand: AsyncParsableCommand {
         var injection = InjectionSettings(image: sidecarImage, operatorURL: sidecarOperatorURL ?? "https://llmesh-operator.\(config.namespace).svc:8443")
         injection.nativeSidecar = sidecarNative
         injection.logLevel = sidecarLogLevel
+        injection.tlsPort = sidecarTLSPort
         injection.operatorCAConfigMap = sidecarOperatorCAConfigMap
         injection.cpuRequest = sidecarCPURequest
         injection.memoryRequest = sidecarMemoryRequest

@@ -73,4 +73,20 @@ import Testing
         #expect(try String(contentsOfFile: alone, encoding: .utf8).hasSuffix(ca))
         #expect(LoopbackTLS.readSystemRoots(candidates: ["/nonexistent/roots.pem"]) == nil)
     }
+
+    @Test func keepsTheCAAcrossRestartsInTheStateDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llmesh-state-\(UInt32.random(in: 0...UInt32.max))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try LoopbackTLS.loadOrCreate(stateDirectory: directory)
+        let second = try LoopbackTLS.loadOrCreate(stateDirectory: directory)
+        #expect(first.authority.certificatePEM == second.authority.certificatePEM)
+        #expect(first.serving.certificatePEM != second.serving.certificatePEM)
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/loopback-ca.key")
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // A corrupt kept CA is replaced, not trusted.
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: directory + "/loopback-ca.crt"))
+        let third = try LoopbackTLS.loadOrCreate(stateDirectory: directory)
+        #expect(third.authority.certificatePEM != first.authority.certificatePEM)
+        #expect(try LoopbackTLS.loadOrCreate(stateDirectory: nil).authority.certificatePEM != first.authority.certificatePEM)
+    }
 }
