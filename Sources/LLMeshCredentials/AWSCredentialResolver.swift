@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The AWS credentials of one provider: chooses the source once (see ``AWSAuthConfiguration``), then caches and
 /// refreshes like botocore.
@@ -31,12 +32,12 @@ public final class AWSCredentialResolver: Sendable {
         self.init(configuration: configuration, environment: environment, refresh: refresh, retry: .default, httpClient: httpClient, logger: logger, now: now)
     }
 
-    /// With retry timing of its own, for tests.
-    init(configuration: AWSAuthConfiguration, environment: AWSEnvironment, refresh: AWSRefreshPolicy, retry: RetryPolicy, httpClient: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date) {
+    /// With retry timing and a per-attempt timeout of its own, for tests.
+    init(configuration: AWSAuthConfiguration, environment: AWSEnvironment, refresh: AWSRefreshPolicy, retry: RetryPolicy, requestTimeout: TimeAmount? = nil, httpClient: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date) {
         let region = environment.region(configured: configuration.region)
         self.region = region
         self.selection = AWSCredentialSource.select(configuration: configuration, environment: environment, region: region)
-        self.context = FetchContext(httpClient: httpClient, logger: logger, now: now, retry: retry, refresh: refresh)
+        self.context = FetchContext(httpClient: httpClient, logger: logger, now: now, retry: retry, refresh: refresh, requestTimeout: requestTimeout)
     }
 
     /// Credentials to sign with now.
@@ -109,13 +110,14 @@ public final class AWSCredentialResolver: Sendable {
             result = .failure(error)
         }
         let now = context.now()
+        let policy = context.refresh
         let (refreshes, stillUsable) = state.withLockedValue { state -> (Int, Bool) in
             state.inFlight = nil
             switch result {
             case .success(let credentials): state.cache.succeeded(credentials, at: now)
             case .failure(let error): state.cache.failed(error, at: now)
             }
-            return (state.cache.refreshes, state.cache.usable(at: now))
+            return (state.cache.refreshes, state.cache.decide(now: now, policy: policy, refreshing: true) != .wait)
         }
         var metadata: Logger.Metadata = ["aws.credentials.source": "\(source.name)", "aws.region": "\(region)"]
         if let role = source.roleARN { metadata["aws.role_arn"] = "\(role)" }

@@ -25,14 +25,15 @@ public struct AWSRefreshPolicy: Sendable, Hashable {
         min(max(Int(sessionDuration.components.seconds), 900), 43_200)
     }
 
-    /// The windows to apply to credentials that live `lifetime` in all: the configured ones, shrunk to half and a
-    /// quarter of the lifetime when the credentials are too short-lived for them (a 15-minute session would otherwise
-    /// be refreshed on every call).
+    /// The windows to apply to credentials that live `lifetime` in all: the configured ones, except that a window as
+    /// long as the whole lifetime (the default 15 minutes against a 15-minute session) shrinks to half (advisory) and a
+    /// quarter (mandatory) of it, so such credentials are not refreshed on every call.
     func windows(lifetime: TimeInterval?) -> (advisory: TimeInterval, mandatory: TimeInterval) {
         let advisorySeconds = Self.seconds(advisory)
         let mandatorySeconds = min(Self.seconds(mandatory), advisorySeconds)
         guard let lifetime, lifetime > 0 else { return (advisorySeconds, mandatorySeconds) }
-        return (min(advisorySeconds, lifetime / 2), min(mandatorySeconds, lifetime / 4))
+        guard advisorySeconds < lifetime else { return (lifetime / 2, min(mandatorySeconds, lifetime / 4)) }
+        return (advisorySeconds, mandatorySeconds)
     }
 
     static func seconds(_ duration: Duration) -> TimeInterval {

@@ -50,7 +50,7 @@ struct ContainerCredentialProvider: Sendable {
         let status: Int
         let body: [UInt8]
         do {
-            let response = try await context.httpClient.execute(request, timeout: Self.requestTimeout)
+            let response = try await context.httpClient.execute(request, timeout: context.requestTimeout ?? Self.requestTimeout)
             status = Int(response.status.code)
             body = Array(try await response.body.collect(upTo: Self.maximumBodyBytes).readableBytesView)
         } catch is NIOTooManyBytesError {

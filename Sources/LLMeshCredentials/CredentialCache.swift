@@ -57,10 +57,4 @@ struct CredentialCache: Sendable {
     mutating func invalidate() {
         invalidated = true
     }
-
-    /// Whether the cached credentials may still be used at `now` (for logs after a failed refresh).
-    func usable(at now: Date) -> Bool {
-        guard let credentials, !invalidated else { return false }
-        return credentials.expiration.map { $0 > now } ?? true
-    }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
 
 /// What a credential fetch needs besides its own settings: the HTTP client, the clock, retries and session length.
 struct FetchContext: Sendable {
@@ -9,6 +10,8 @@ struct FetchContext: Sendable {
     var now: @Sendable () -> Date
     var retry: RetryPolicy
     var refresh: AWSRefreshPolicy
+    /// Replaces the providers' own per-attempt timeouts (tests).
+    var requestTimeout: TimeAmount? = nil
 }
 
 /// Text from a remote error that is fit for logs and status: bounded, one line, and never holding `secret`.

@@ -17,7 +17,7 @@ struct WebIdentitySettings: Sendable, Hashable {
 struct WebIdentityCredentialProvider: Sendable {
     static let source = "web-identity"
     /// Per attempt.
-    static let requestTimeout: TimeAmount = .seconds(10)
+    static let requestTimeout: TimeAmount = .seconds(5)
     /// Codes worth retrying because the condition passes: the identity provider or STS is briefly unwell or busy.
     static let transientCodes: Set<String> = [
         "IDPCommunicationError", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
@@ -52,7 +52,7 @@ struct WebIdentityCredentialProvider: Sendable {
         let status: Int
         let body: [UInt8]
         do {
-            let response = try await context.httpClient.execute(request, timeout: Self.requestTimeout)
+            let response = try await context.httpClient.execute(request, timeout: context.requestTimeout ?? Self.requestTimeout)
             status = Int(response.status.code)
             body = Array(try await response.body.collect(upTo: XMLTagScanner.maximumDocumentBytes).readableBytesView)
         } catch is NIOTooManyBytesError {

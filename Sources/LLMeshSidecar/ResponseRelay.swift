@@ -85,7 +85,9 @@ extension LLMRequestHandler {
             }
             if let streamError {
                 trace.errorCode = streamError.code.rawValue
-                try await response.writeBody(framing.errorEvent(streamError))
+                // When the answer was complete and the framing closed the caller's stream itself, an error event
+                // after that close would make SDKs raise on a whole answer; the break is only logged.
+                if !framing.sawEnd { try await response.writeBody(framing.errorEvent(streamError)) }
             }
         }
         if let usage = framing.usage {

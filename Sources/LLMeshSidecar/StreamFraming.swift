@@ -96,14 +96,23 @@ struct TranslatedSSE: StreamFraming {
 
     mutating func feed(_ chunk: ByteBufferView) -> [UInt8] {
         var out: [UInt8] = []
-        for case .event(let event) in decoder.feed(chunk) { out.append(contentsOf: translator.feed(event)) }
+        // Events with neither a name nor data (stray blank lines, comment-only keep-alives) carry nothing to translate.
+        for case .event(let event) in decoder.feed(chunk) where event.name != nil || !event.data.isEmpty {
+            out.append(contentsOf: translator.feed(event))
+        }
         return out
     }
 
     mutating func finish() -> [UInt8] {
         var out: [UInt8] = []
         // A last event without its closing blank line still counts.
-        for case .event(let event) in decoder.feed([0x0A, 0x0A]) { out.append(contentsOf: translator.feed(event)) }
+        let tail = decoder.finish()
+        if !tail.isEmpty {
+            var last = SSEDecoder()
+            for case .event(let event) in last.feed(tail + [0x0A, 0x0A]) where event.name != nil || !event.data.isEmpty {
+                out.append(contentsOf: translator.feed(event))
+            }
+        }
         out.append(contentsOf: translator.finish())
         return out
     }

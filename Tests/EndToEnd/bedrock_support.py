@@ -1,4 +1,6 @@
 """Shared pieces of the Bedrock end-to-end tests: a sidecar config on the fake Bedrock and an IRSA environment."""
+import time
+
 from conftest import HAIKU, PROFILE_ARN
 from fake_bedrock import CACHE_READ_TOKENS, INPUT_TOKENS
 
@@ -46,3 +48,11 @@ spec:
 def irsa_env(moto_sts, token_file, role_arn=ROLE_ARN):
     return {"AWS_ROLE_ARN": role_arn, "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file), "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL_STS": moto_sts.url}
+
+
+def new_log_entries(car, before, count=1, timeout=5):
+    """The access-log lines written after the first `before` ones (waits for `count` of them)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and len(car.access_log()) < before + count:
+        time.sleep(0.05)
+    return car.access_log()[before:]

@@ -51,7 +51,8 @@ def test_mock_speaks_anthropic_too(anthropic_client):
         assert "".join(stream.text_stream) == "Hello from the llmesh mock provider"
 
 
-def test_openai_paths_cannot_reach_an_anthropic_provider(sidecar):
-    response = httpx.post(f"{sidecar.url}/v1/chat/completions", json={"model": "claude-fast", "messages": []})
+def test_openai_operations_without_a_translation_cannot_reach_an_anthropic_provider(sidecar):
+    # Chat completions are translated to Anthropic Messages (test_translation.py); embeddings have no counterpart.
+    response = httpx.post(f"{sidecar.url}/v1/embeddings", json={"model": "claude-fast", "input": "hi"})
     assert response.status_code == 400
     assert response.headers["x-llmesh-error"] == "dialect_mismatch"

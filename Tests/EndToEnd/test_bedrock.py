@@ -5,13 +5,13 @@ Bedrock verifies each signature with botocore and records which access key signe
 dummy keys (SigV4 mode) or sends `AWS_BEARER_TOKEN_BEDROCK` to the sidecar's loopback TLS listener (bearer mode).
 """
 import json
-import time
 
 import botocore.exceptions
 import httpx
 import pytest
 
-from bedrock_support import ANTHROPIC_BODY, EXPECTED_COST, MESSAGES, ROLE_ARN, TEAM_KEY, WEB_IDENTITY_TOKEN, bedrock_config, irsa_env
+from bedrock_support import (ANTHROPIC_BODY, EXPECTED_COST, MESSAGES, ROLE_ARN, TEAM_KEY, WEB_IDENTITY_TOKEN, bedrock_config, irsa_env,
+                             new_log_entries)
 from conftest import APP_AWS_KEY, HAIKU, PROFILE_ARN, aws_sidecar, bedrock_client, free_port, virtual_key
 from fake_aws import moto_assumed_roles
 from fake_bedrock import CACHE_READ_TOKENS, DEFAULT_TEXT, INPUT_TOKENS, Reply
@@ -43,14 +43,6 @@ def sigv4_app(bedrock_sidecar, aws_env):
 
 def issued_keys():
     return {role.access_key_id for role in moto_assumed_roles() if role.role_arn == ROLE_ARN}
-
-
-def new_log_entries(car, before, count=1, timeout=5):
-    """The access-log lines written after the first `before` ones (waits for `count` of them)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline and len(car.access_log()) < before + count:
-        time.sleep(0.05)
-    return car.access_log()[before:]
 
 
 def assert_signed_by_the_sidecar(fake_bedrock, count=1):
@@ -259,10 +251,13 @@ def test_the_tls_listener_is_only_trusted_through_the_bundle(bedrock_sidecar, fa
     assert fake_bedrock.recorded(verdict=None) == []
 
 
-def test_the_app_keys_never_reach_bedrock_nor_the_logs(sigv4_app, fake_bedrock, bedrock_sidecar):
+def test_no_app_key_reaches_bedrock_and_no_secret_the_logs_or_config_dump(sigv4_app, fake_bedrock, bedrock_sidecar):
     sigv4_app.converse(modelId=HAIKU, messages=MESSAGES)
     assert_signed_by_the_sidecar(fake_bedrock)
-    logs = bedrock_sidecar.stdout_path.read_text() + bedrock_sidecar.stderr()
+    dump = httpx.get(bedrock_sidecar.admin("/config_dump")).json()
+    [status] = [p["aws"] for p in dump["providerStatus"] if p["name"] == "bedrock"]
+    assert status["source"] == "web-identity" and status["roleARN"] == ROLE_ARN
+    logs = bedrock_sidecar.stdout_path.read_text() + bedrock_sidecar.stderr() + json.dumps(dump)
     for secret in [APP_AWS_KEY[1], TEAM_KEY, WEB_IDENTITY_TOKEN]:
         assert secret not in logs
     for role in moto_assumed_roles():

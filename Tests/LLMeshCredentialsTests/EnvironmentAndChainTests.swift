@@ -153,3 +153,17 @@ import Testing
         #expect(failure.message.contains("10.0.0.1"))
     }
 }
+
+@Suite struct RefreshWindowTests {
+    @Test func configuredWindowsHoldUnlessTheyCoverTheWholeLifetime() {
+        let defaults = AWSRefreshPolicy.default
+        #expect(defaults.windows(lifetime: 3600) == (900, 600))
+        // A 15-minute session against the default 15-minute window would refresh on every call.
+        #expect(defaults.windows(lifetime: 900) == (450, 225))
+        let tight = AWSRefreshPolicy(advisory: .seconds(899), mandatory: .seconds(1), sessionDuration: .seconds(900))
+        #expect(tight.windows(lifetime: 900) == (899, 1))
+        #expect(defaults.windows(lifetime: nil) == (900, 600))
+        let inverted = AWSRefreshPolicy(advisory: .seconds(60), mandatory: .seconds(120))
+        #expect(inverted.windows(lifetime: 3600) == (60, 60))
+    }
+}

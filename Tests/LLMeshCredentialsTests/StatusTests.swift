@@ -9,6 +9,8 @@ import Testing
     func json(_ status: AWSCredentialStatus) throws -> String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
+        // Unescaped, so a secret with a `/` would show verbatim if it leaked.
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return String(decoding: try encoder.encode(status), as: UTF8.self)
     }
 

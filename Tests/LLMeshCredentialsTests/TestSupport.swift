@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 @testable import LLMeshCredentials
 
 /// A clock the test moves by hand.
@@ -130,8 +131,8 @@ enum Harness {
         ["AWS_ROLE_ARN": roleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ENDPOINT_URL_STS": server.baseURL, "AWS_REGION": "eu-west-1"]
     }
 
-    static func resolver(_ configuration: AWSAuthConfiguration = .init(), environment: [String: String], client: HTTPClient, clock: TestClock, refresh: AWSRefreshPolicy = .default) -> AWSCredentialResolver {
-        AWSCredentialResolver(configuration: configuration, environment: AWSEnvironment(environment), refresh: refresh, retry: fastRetry, httpClient: client, logger: logger, now: clock.function)
+    static func resolver(_ configuration: AWSAuthConfiguration = .init(), environment: [String: String], client: HTTPClient, clock: TestClock, refresh: AWSRefreshPolicy = .default, requestTimeout: TimeAmount? = nil) -> AWSCredentialResolver {
+        AWSCredentialResolver(configuration: configuration, environment: AWSEnvironment(environment), refresh: refresh, retry: fastRetry, requestTimeout: requestTimeout, httpClient: client, logger: logger, now: clock.function)
     }
 
     /// The access key id of `resolver`'s credentials now (untyped `throws`, which `#expect` handles on either side).

@@ -198,7 +198,8 @@ import Testing
         try await Harness.withClient { client in
             var environment = ["AWS_ROLE_ARN": "arn:aws:iam::1:role/R", "AWS_WEB_IDENTITY_TOKEN_FILE": token.path]
             environment["AWS_ENDPOINT_URL"] = url
-            let resolver = Harness.resolver(environment: environment, client: client, clock: clock)
+            // AsyncHTTPClient retries a refused connection until the deadline, so keep the deadline short.
+            let resolver = Harness.resolver(environment: environment, client: client, clock: clock, requestTimeout: .milliseconds(300))
             let error = await #expect(throws: AWSCredentialError.self) { try await resolver.credentials() }
             #expect(error?.kind == .unavailable)
             #expect(error?.message.contains("cannot reach STS") == true)

@@ -267,9 +267,27 @@ import Testing
         #expect(error(#"{"model":"c","messages":[]}"#, .bedrockConverse, .openAIChat)?.code == .untranslatable)
     }
 
+    @Test func everyTruncatedRequestFailsCleanly() {
+        let bytes = Array(Self.openAIFull.utf8)
+        for cut in 0..<bytes.count where !bytes[cut...].allSatisfy({ $0 == 0x20 || $0 == 0x0A }) {
+            for target in [WireSchema.anthropicMessages, .bedrockConverse] {
+                #expect(throws: SidecarError.self) { try RequestTranslator.translate(Array(bytes[0..<cut]), from: .openAIChat, to: target, upstreamModel: "m") }
+            }
+        }
+        let anthropic = Array(Self.anthropicFull.utf8)
+        for cut in stride(from: 0, to: anthropic.count - 1, by: 3) {
+            #expect(throws: SidecarError.self) { try RequestTranslator.translate(Array(anthropic[0..<cut]), from: .anthropicMessages, to: .openAIChat, upstreamModel: "m") }
+        }
+    }
+
     @Test func sameSchemaOnlyReplacesTheModel() throws {
-        let (body, stream) = try translate(#"{"model":"alias","messages":[],"stream":true,"x":1}"#, .openAIChat, .openAIChat, model: "real")
-        #expect(body == ["model": "real", "messages": [], "stream": true, "x": 1])
-        #expect(stream)
+        let original = #"{"model" : "alias","messages":[],"stream":true,"x":1e3}"#
+        let result = try RequestTranslator.translate(Array(original.utf8), from: .openAIChat, to: .openAIChat, upstreamModel: "real")
+        #expect(String(decoding: result.body, as: UTF8.self) == #"{"model" : "real","messages":[],"stream":true,"x":1e3}"#)
+        #expect(result.stream)
+        let added = try RequestTranslator.translate(Array(#"{"max_tokens":5}"#.utf8), from: .anthropicMessages, to: .anthropicMessages, upstreamModel: "c")
+        #expect(String(decoding: added.body, as: UTF8.self) == #"{"max_tokens":5,"model":"c"}"#)
+        let converse = #"{"messages":[]}"#
+        #expect(try RequestTranslator.translate(Array(converse.utf8), from: .bedrockConverse, to: .bedrockConverse, upstreamModel: "x").body == Array(converse.utf8))
     }
 }

@@ -140,7 +140,10 @@ import Testing
                 ("/v1/chat/completions", #"{"messages":[]}"#, 400, "invalid_request"),
                 ("/v1/chat/completions", #"{"model":"nope"}"#, 404, "model_not_found"),
                 ("/v1/files", "{}", 404, "no_route"),
-                ("/v1/chat/completions", #"{"model":"claude-only"}"#, 400, "dialect_mismatch"),
+                // Chat completions translate to Anthropic Messages (and are checked as such); embeddings have no translation.
+                ("/v1/embeddings", #"{"model":"claude-only","input":"x"}"#, 400, "dialect_mismatch"),
+                ("/v1/chat/completions", #"{"model":"claude-only"}"#, 400, "invalid_request"),
+                ("/v1/chat/completions", #"{"model":"claude-only","n":2,"messages":[{"role":"user","content":"hi"}]}"#, 400, "untranslatable_request"),
                 ("/v1/chat/completions", #"{"model":"alias","pad":""# + String(repeating: "x", count: 3000) + #""}"#, 413, "request_too_large"),
             ]
             for (path, body, status, code) in cases {

@@ -8,6 +8,8 @@
 struct AnthropicStreamWriter: Sendable {
     private enum BlockKind: Equatable { case text, thinking, tool }
 
+    private static let thinkingStart: JSONTree = ["type": "thinking", "thinking": "", "signature": ""]
+
     let model: String
     let id: String
     private var started = false
@@ -33,21 +35,21 @@ struct AnthropicStreamWriter: Sendable {
             guard !text.isEmpty else { return [] }
             ensureStarted(usage: usage, into: &output)
             guard let index = ensureBlock(block, .text, start: ["type": "text", "text": ""], into: &output) else { return output }
-            Self.append("content_block_delta", ["type": "content_block_delta", "index": .int(index), "delta": ["type": "text_delta", "text": .string(text)]], to: &output)
+            Self.appendDelta(index: index, ["type": "text_delta", "text": .string(text)], to: &output)
         case .thinking(let block, let text):
             ensureStarted(usage: usage, into: &output)
-            guard let index = ensureBlock(block, .thinking, start: ["type": "thinking", "thinking": "", "signature": ""], into: &output) else { return output }
-            Self.append("content_block_delta", ["type": "content_block_delta", "index": .int(index), "delta": ["type": "thinking_delta", "thinking": .string(text)]], to: &output)
+            guard let index = ensureBlock(block, .thinking, start: Self.thinkingStart, into: &output) else { return output }
+            Self.appendDelta(index: index, ["type": "thinking_delta", "thinking": .string(text)], to: &output)
         case .signature(let block, let signature):
             ensureStarted(usage: usage, into: &output)
-            guard let index = ensureBlock(block, .thinking, start: ["type": "thinking", "thinking": "", "signature": ""], into: &output) else { return output }
-            Self.append("content_block_delta", ["type": "content_block_delta", "index": .int(index), "delta": ["type": "signature_delta", "signature": .string(signature)]], to: &output)
+            guard let index = ensureBlock(block, .thinking, start: Self.thinkingStart, into: &output) else { return output }
+            Self.appendDelta(index: index, ["type": "signature_delta", "signature": .string(signature)], to: &output)
         case .toolStart(let block, let callID, let name):
             ensureStarted(usage: usage, into: &output)
             _ = ensureBlock(block, .tool, start: ["type": "tool_use", "id": .string(callID), "name": .string(name), "input": [:]], into: &output)
         case .toolInput(let block, let json):
             guard !json.isEmpty, kinds[block] == .tool, let index = callerIndexes[block] else { return [] }
-            Self.append("content_block_delta", ["type": "content_block_delta", "index": .int(index), "delta": ["type": "input_json_delta", "partial_json": .string(json)]], to: &output)
+            Self.appendDelta(index: index, ["type": "input_json_delta", "partial_json": .string(json)], to: &output)
         case .blockStop(let block):
             if openBlock == block { closeOpenBlock(into: &output) }
         case .stop(let reason, let sequence):
@@ -118,6 +120,10 @@ struct AnthropicStreamWriter: Sendable {
         guard let block = openBlock, let index = callerIndexes[block] else { return }
         openBlock = nil
         Self.append("content_block_stop", ["type": "content_block_stop", "index": .int(index)], to: &output)
+    }
+
+    static func appendDelta(index: Int, _ delta: JSONTree, to output: inout [UInt8]) {
+        append("content_block_delta", ["type": "content_block_delta", "index": .int(index), "delta": delta], to: &output)
     }
 
     static func append(_ name: String, _ data: JSONTree, to output: inout [UInt8]) {

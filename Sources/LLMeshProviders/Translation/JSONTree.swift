@@ -87,8 +87,10 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
         }
     }
 
+    /// The members in order; duplicates are kept as read.
     public var members: [Member]
 
+    /// An object with `members` in the given order.
     public init(_ members: [Member] = []) {
         self.members = members
     }
@@ -117,6 +119,7 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     /// The keys in order.
     public var keys: [String] { members.map(\.key) }
 
+    /// Whether the object has no members.
     public var isEmpty: Bool { members.isEmpty }
 
     /// Appends `value` under `key` only when it is not `nil`.

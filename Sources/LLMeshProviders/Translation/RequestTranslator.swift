@@ -9,12 +9,7 @@ public enum RequestTranslator {
     /// `upstreamModel` goes into the body's `model` (OpenAI/Anthropic); Converse carries the model in the path, not the body.
     public static func translate(_ body: [UInt8], from source: WireSchema, to target: WireSchema, upstreamModel: String) throws(SidecarError) -> TranslatedRequest {
         let root = try TranslationErrors.requestObject(body)
-        if source == target {
-            var same = root
-            if target != .bedrockConverse { same["model"] = .string(upstreamModel) }
-            let stream = (try? FieldReader("stream", root["stream"]).bool()) ?? nil
-            return TranslatedRequest(body: JSONTree.object(same).serialized, stream: stream ?? false)
-        }
+        if source == target { return sameSchema(body, root: root, schema: target, upstreamModel: upstreamModel) }
         let request: ChatRequest
         switch source {
         case .openAIChat: request = try OpenAIChatRequestReader.read(root, target: target)
@@ -28,5 +23,23 @@ public enum RequestTranslator {
         case .openAIChat: written = try OpenAIChatRequestWriter.write(request, model: upstreamModel)
         }
         return TranslatedRequest(body: written.serialized, stream: request.stream)
+    }
+
+    /// The body byte for byte, with only the value of `model` replaced (Converse bodies have none).
+    private static func sameSchema(_ body: [UInt8], root: JSONObject, schema: WireSchema, upstreamModel: String) -> TranslatedRequest {
+        let stream = root["stream"]?.boolValue ?? false
+        guard schema != .bedrockConverse, let document = try? JSONDocument(validating: body) else {
+            return TranslatedRequest(body: body, stream: stream)
+        }
+        let model = Array(JSONText.quoted(upstreamModel).utf8)
+        var output = body
+        if let member = document.members(of: document.root).first(where: { $0.key == "model" }) {
+            output.replaceSubrange(member.value.range, with: model)
+        } else {
+            let closing = document.root.range.upperBound - 1
+            let prefix = document.members(of: document.root).isEmpty ? "" : ","
+            output.replaceSubrange(closing..<closing, with: Array("\(prefix)\"model\":".utf8) + model)
+        }
+        return TranslatedRequest(body: output, stream: stream)
     }
 }

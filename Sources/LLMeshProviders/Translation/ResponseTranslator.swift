@@ -27,7 +27,10 @@ public enum ResponseTranslator {
     }
 
     /// An upstream error answer (status >= 400) in the caller's dialect, keeping the upstream's message; `headers` lets you read Bedrock's `x-amzn-errortype`.
+    ///
+    /// With identical schemas the body is returned unchanged.
     public static func translateError(status: Int, headers: [(String, String)], body: [UInt8], from source: WireSchema, to target: WireSchema) -> [UInt8] {
-        UpstreamError(status: status, headers: headers, body: body, schema: source).body(for: target).serialized
+        if source == target { return body }
+        return UpstreamError(status: status, headers: headers, body: body, schema: source).body(for: target).serialized
     }
 }
