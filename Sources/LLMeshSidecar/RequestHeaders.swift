@@ -102,10 +102,7 @@ extension LLMRequestHandler {
         var seconds = spec.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-        }
+        let pad = ZeroPadding.pad
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(spec.tv_nsec / 1_000_000), 3))Z"
     }
 }
@@ -156,5 +153,13 @@ struct URLParts {
         self.port = port
         self.pathAndQuery = path.isEmpty ? "/" : String(path)
         self.authority = String(authority)
+    }
+}
+
+/// Fixed-width decimal fields for hand-formatted timestamps.
+enum ZeroPadding {
+    static func pad(_ value: Int32, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
     }
 }

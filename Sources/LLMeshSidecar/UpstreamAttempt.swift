@@ -119,13 +119,7 @@ extension LLMRequestHandler {
                 defer { rest.abandon() }
                 var first = started.first
                 let status = Int(started.head.status.code)
-                if signingPass == 0, exchange.signing != nil, status == 403 {
-                    first = try await Self.drain(first: first, rest: &rest, limit: 64 * 1024)
-                    if Self.rejectsCredentials(first) {
-                        exchange.signing?.resolver.invalidate()
-                        continue
-                    }
-                }
+                if signingPass == 0, try await Self.credentialsWereRejected(status: status, first: &first, rest: &rest, exchange: exchange) { continue }
                 return try await complete(status: status, headers: started.head.headers, first: first, rest: &rest, exchange: exchange, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
             }
 
@@ -153,16 +147,20 @@ extension LLMRequestHandler {
             var rest = started.rest
             var first = started.first
             let status = Int(started.response.status.code)
-            if signingPass == 0, exchange.signing != nil, status == 403 {
-                first = try await Self.drain(first: first, rest: &rest, limit: 64 * 1024)
-                if Self.rejectsCredentials(first) {
-                    exchange.signing?.resolver.invalidate()
-                    continue
-                }
-            }
+            if signingPass == 0, try await Self.credentialsWereRejected(status: status, first: &first, rest: &rest, exchange: exchange) { continue }
             return try await complete(status: status, headers: started.response.headers, first: first, rest: &rest, exchange: exchange, context: context, attemptTimeout: attemptTimeout, response: response, trace: &trace)
         }
         throw AttemptFailureError(.sidecar(SidecarError(.credentialUnavailable, "Bedrock refused the credentials of provider '\(backend.providerName)' twice."), trigger: .connectFailure, countsAgainstBackend: false))
+    }
+
+    /// Whether a signed request got a 403 saying its credentials are stale; then the cached credentials are dropped so
+    /// the next pass signs with fresh ones. Reading the error body to decide leaves it in `first` for the caller.
+    static func credentialsWereRejected<Rest: AsyncIteratorProtocol>(status: Int, first: inout ByteBuffer?, rest: inout Rest, exchange: UpstreamExchange) async throws -> Bool where Rest.Element == ByteBuffer {
+        guard let signing = exchange.signing, status == 403 else { return false }
+        first = try await drain(first: first, rest: &rest, limit: 64 * 1024)
+        guard rejectsCredentials(first) else { return false }
+        signing.resolver.invalidate()
+        return true
     }
 
     /// Reads the rest of a small answer into one buffer (an error body, at most `limit` bytes are kept).
