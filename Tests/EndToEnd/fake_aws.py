@@ -19,12 +19,14 @@ import json
 import threading
 import urllib.parse
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sts.models import sts_backends
 from werkzeug.serving import make_server
+
+from loopback_server import LoopbackServer
 
 INVALID_IDENTITY_TOKEN = """<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements</Message></Error>
@@ -94,7 +96,7 @@ def moto_issued(access_key):
     return None
 
 
-class FakePodIdentityAgent:
+class FakePodIdentityAgent(LoopbackServer):
     """The EKS Pod Identity agent's `GET /v1/credentials` on 127.0.0.1: answers when `Authorization` is the token.
 
     Records each request's headers in `requests`; `issued` maps each handed-out access key to (secret, token)."""
@@ -139,22 +141,11 @@ class FakePodIdentityAgent:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler, 0)
 
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}/v1/credentials"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
     def lookup(self, access_key):
         with self.lock:

@@ -25,11 +25,13 @@ import threading
 import urllib.parse
 import zlib
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from loopback_server import LoopbackServer
 
 DEFAULT_TEXT = "Hello from fake Bedrock"
 INPUT_TOKENS = 11
@@ -144,7 +146,7 @@ class BedrockRequest:
 
 
 @dataclass
-class FakeBedrock:
+class FakeBedrock(LoopbackServer):
     """Runs the fake on 127.0.0.1 in a background thread. `credentials`: {access key: (secret, session token or None)}."""
     credentials: dict = field(default_factory=dict)
     lookups: list = field(default_factory=list)
@@ -160,18 +162,7 @@ class FakeBedrock:
         class Handler(_Handler):
             bedrock = fake
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler, 0)
 
     def reset(self):
         with self.lock:

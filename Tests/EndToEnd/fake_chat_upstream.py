@@ -9,7 +9,9 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import LoopbackServer
 
 PROMPT_TOKENS = 15
 CACHED_TOKENS = 3
@@ -32,7 +34,7 @@ class ChatReply:
         return len(self.words) if self.tool is None else 9
 
 
-class ChatUpstream:
+class ChatUpstream(LoopbackServer):
     def __init__(self, key="sk-upstream-compatible"):
         self.key = key
         self.default = ChatReply()
@@ -44,22 +46,11 @@ class ChatUpstream:
         class Handler(_Handler):
             fake = upstream
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler, 0)
 
     @property
     def base_url(self):
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
     def reset(self):
         with self.lock:

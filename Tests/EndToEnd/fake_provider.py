@@ -18,7 +18,9 @@ import socket
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback_server import LoopbackServer
 
 WORDS_PER_REPLY = 4
 
@@ -34,7 +36,7 @@ class Recorded:
         return self.headers.get(name.lower())
 
 
-class FakeProvider:
+class FakeProvider(LoopbackServer):
     """Runs the fake on 127.0.0.1 in a background thread."""
 
     def __init__(self, openai_key="sk-upstream-openai", anthropic_key="sk-upstream-anthropic", name="fake", port=0):
@@ -50,18 +52,7 @@ class FakeProvider:
         class Handler(_Handler):
             fake = provider
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler, port)
 
     def reset(self):
         with self.lock:
