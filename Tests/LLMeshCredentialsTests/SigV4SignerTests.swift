@@ -51,4 +51,21 @@ import Testing
         #expect(lines == "my-header:a b,c\nx-amz-date:d\n")
         #expect(names == "my-header;x-amz-date")
     }
+
+    /// Requests of the AWS SigV4 test suite (its credentials, date and requests), with signatures computed by botocore
+    /// 1.44.8's `SigV4Auth`; its `get-vanilla` answer equals the suite's published one above.
+    @Test(arguments: [
+        ("get-vanilla-with-session-token", "GET", "/", "", [(String, String)](), "", "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==", "host;x-amz-date;x-amz-security-token", "c8db8b9676d526f735dac5330f17623554c6cad1e2980d321903e9a3884c051b"),
+        ("post-vanilla-query", "POST", "/", "Param1=value1", [], "", "", "host;x-amz-date", "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"),
+        ("post-x-www-form-urlencoded", "POST", "/", "", [("Content-Type", "application/x-www-form-urlencoded")], "Param1=value1", "", "content-type;host;x-amz-date", "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"),
+        ("get-header-value-trim", "GET", "/", "", [("My-Header1", "value1"), ("My-Header2", "\"a   b   c\"")], "", "", "host;my-header1;my-header2;x-amz-date", "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"),
+    ])
+    func matchesBotocoreOnTestSuiteRequests(name: String, method: String, path: String, query: String, headers: [(String, String)], body: String, token: String, signedHeaders: String, expected: String) {
+        var credentials = keys
+        credentials.sessionToken = token.isEmpty ? nil : token
+        let signed = SigV4Signer(service: "service", region: "us-east-1").sign(method: method, host: "example.amazonaws.com", wirePath: path, query: query, headers: headers, body: Array(body.utf8), credentials: credentials, amzDate: "20150830T123600Z")
+        let authorization = signed.first { $0.0 == "authorization" }?.1 ?? ""
+        #expect(authorization.contains("SignedHeaders=\(signedHeaders),"), "\(name)")
+        #expect(signature(of: signed) == expected, "\(name)")
+    }
 }
