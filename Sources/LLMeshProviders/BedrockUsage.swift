@@ -1,7 +1,8 @@
 /// Reads token usage from Bedrock answers passed through untranslated (Converse, InvokeModel and their streams).
 ///
 /// Normalised like every ``TokenUsage``: `input` counts every prompt token, so cache reads and cache writes (which
-/// Bedrock reports apart from `inputTokens`) are added to it, and `cachedInput` is the cache reads.
+/// Bedrock reports apart from `inputTokens`) are added to it, and `cachedInput` is the cache reads. Each count is
+/// clamped to `0...Int32.max` before the sum (``TokenCount``), so no answer can make it overflow.
 public enum BedrockUsage {
     /// Usage from a Converse response body (`usage.inputTokens`, `outputTokens`, `cacheReadInputTokens`,
     /// `cacheWriteInputTokens`).
@@ -15,7 +16,7 @@ public enum BedrockUsage {
     /// case-insensitively.
     public static func usage(inInvokeHeaders headers: [(String, String)]) -> TokenUsage? {
         func count(_ name: String) -> Int? {
-            headers.first { $0.0.lowercased() == name }.flatMap { Int($0.1.trimmingSpaces) }
+            headers.first { $0.0.lowercased() == name }.flatMap { Int($0.1.trimmingSpaces) }.map(TokenCount.clamped)
         }
         guard let input = count("x-amzn-bedrock-input-token-count"), let output = count("x-amzn-bedrock-output-token-count") else { return nil }
         let cacheRead = count("x-amzn-bedrock-cache-read-input-token-count") ?? 0
@@ -31,7 +32,7 @@ public enum BedrockUsage {
 
     static func converseUsage(_ document: JSONDocument, _ node: JSONNode) -> TokenUsage? {
         guard node.kind == .object else { return nil }
-        func int(_ key: String) -> Int? { document.member(key, of: node).flatMap(document.int) }
+        func int(_ key: String) -> Int? { document.member(key, of: node).flatMap(document.int).map(TokenCount.clamped) }
         guard int("inputTokens") != nil || int("outputTokens") != nil else { return nil }
         let cacheRead = int("cacheReadInputTokens") ?? 0
         let cacheWrite = int("cacheWriteInputTokens") ?? 0
@@ -42,7 +43,7 @@ public enum BedrockUsage {
     /// cacheWriteInputTokenCount?}`.
     static func invocationMetricsUsage(_ document: JSONDocument, _ node: JSONNode) -> TokenUsage? {
         guard node.kind == .object else { return nil }
-        func int(_ key: String) -> Int? { document.member(key, of: node).flatMap(document.int) }
+        func int(_ key: String) -> Int? { document.member(key, of: node).flatMap(document.int).map(TokenCount.clamped) }
         guard let input = int("inputTokenCount") else { return nil }
         let cacheRead = int("cacheReadInputTokenCount") ?? 0
         let cacheWrite = int("cacheWriteInputTokenCount") ?? 0

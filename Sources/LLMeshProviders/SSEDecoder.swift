@@ -23,7 +23,10 @@ public enum SSEItem: Sendable, Hashable {
 public struct SSEDecoder: Sendable {
     public let maximumEventBytes: Int
     private var pending: [UInt8] = []
+    /// Where scanning resumes: everything before it in `pending` has been looked at already.
     private var scanFrom = 0
+    /// Where the unfinished line in `pending` starts.
+    private var lineStartOffset = 0
     private var passThrough = false
 
     public init(maximumEventBytes: Int = 8 * 1024 * 1024) {
@@ -39,7 +42,7 @@ public struct SSEDecoder: Sendable {
         pending.append(contentsOf: bytes)
         var items: [SSEItem] = []
         var eventStart = 0
-        var lineStart = scanFrom
+        var lineStart = lineStartOffset
         var index = scanFrom
         while index < pending.count {
             let byte = pending[index]
@@ -66,12 +69,15 @@ public struct SSEDecoder: Sendable {
             lineStart -= eventStart
             index -= eventStart
         }
-        scanFrom = lineStart
+        // Resume after what was scanned, not at the line's start: a long line fed in small pieces stays linear.
+        lineStartOffset = lineStart
+        scanFrom = index
         if pending.count > maximumEventBytes {
             passThrough = true
             items.append(.unparsed(pending))
             pending = []
             scanFrom = 0
+            lineStartOffset = 0
         }
         return items
     }
@@ -81,6 +87,7 @@ public struct SSEDecoder: Sendable {
         defer {
             pending = []
             scanFrom = 0
+            lineStartOffset = 0
         }
         return pending
     }

@@ -15,7 +15,7 @@ public struct TokenUsage: Sendable, Hashable, Codable {
         self.cachedInput = cachedInput
     }
 
-    public var total: Int { input + output }
+    public var total: Int { input.addingReportingOverflow(output).overflow ? .max : input + output }
 
     /// Cost in USD at `pricing`; zero when the model has no price.
     public func cost(at pricing: ModelPricing?) -> Double {
@@ -34,7 +34,7 @@ public enum UsageReader {
     public static func usage(inResponse body: [UInt8], kind: APIKind) -> TokenUsage? {
         guard let document = try? JSONDocument(validating: body) else { return nil }
         if kind == .countTokens {
-            return document.value(at: "input_tokens").flatMap(document.int).map { TokenUsage(input: $0) }
+            return document.value(at: "input_tokens").flatMap(document.int).map { TokenUsage(input: TokenCount.clamped($0)) }
         }
         return document.value(at: "usage").flatMap { usage(in: document, node: $0) }
     }
@@ -48,7 +48,8 @@ public enum UsageReader {
                 guard let next = document.member(key, of: current) else { return nil }
                 current = next
             }
-            return document.int(current)
+            // Counts come from the upstream: clamped so that adding a few of them can never overflow.
+            return document.int(current).map(TokenCount.clamped)
         }
         if let prompt = int("prompt_tokens") {
             // OpenAI Chat Completions, Completions and Embeddings.

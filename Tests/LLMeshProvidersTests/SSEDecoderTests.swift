@@ -52,4 +52,27 @@ import Testing
         #expect(decoder.gaveUp)
         #expect(decoder.feed(Array("\n\ndata: y\n\n".utf8)) == [.unparsed(Array("\n\ndata: y\n\n".utf8))])
     }
+
+    @Test func aLongLineInSmallPiecesIsOneEventAndResumesWhereItStopped() {
+        var decoder = SSEDecoder()
+        let payload = String(repeating: "x", count: 200_000)
+        let bytes = Array("event: big\ndata: \(payload)\r".utf8)
+        var items: [SSEItem] = []
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(offset + 1000, bytes.count)
+            items += decoder.feed(bytes[offset..<end])
+            offset = end
+        }
+        #expect(items.isEmpty)
+        items += decoder.feed(Array("\n\r\n".utf8))
+        guard case .event(let event)? = items.first, items.count == 1 else {
+            Issue.record("expected one event, got \(items.count)")
+            return
+        }
+        #expect(event.name == "big")
+        #expect(event.data.count == 200_000)
+        #expect(decoder.finish().isEmpty)
+    }
 }
+

@@ -1,7 +1,8 @@
 /// Token counts split the way the schemas need to rebuild each other's `usage` objects.
 ///
 /// `uncachedInput` excludes cache reads and writes (Anthropic's `input_tokens`, Converse's `inputTokens`); OpenAI's
-/// `prompt_tokens` is the sum of the three input fields.
+/// `prompt_tokens` is the sum of the three input fields. Every count is clamped by ``TokenCount/clamped(_:)``, so the
+/// sums below cannot overflow whatever the upstream wrote.
 struct UsageCounts: Sendable, Hashable {
     var uncachedInput = 0
     var cacheRead = 0
@@ -18,8 +19,8 @@ struct UsageCounts: Sendable, Hashable {
     /// From an OpenAI `usage` object (`prompt_tokens` includes `prompt_tokens_details.cached_tokens`).
     init?(openAI usage: JSONTree?) {
         guard let usage, usage.objectValue != nil else { return nil }
-        let prompt = usage["prompt_tokens"]?.intValue ?? 0
-        let cached = usage["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
+        let prompt = TokenCount.clamped(usage["prompt_tokens"]?.intValue ?? 0)
+        let cached = TokenCount.clamped(usage["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0)
         self.init(uncachedInput: max(0, prompt - cached), cacheRead: cached, output: usage["completion_tokens"]?.intValue ?? 0)
     }
 
@@ -46,10 +47,10 @@ struct UsageCounts: Sendable, Hashable {
     }
 
     init(uncachedInput: Int = 0, cacheRead: Int = 0, cacheWrite: Int = 0, output: Int = 0) {
-        self.uncachedInput = uncachedInput
-        self.cacheRead = cacheRead
-        self.cacheWrite = cacheWrite
-        self.output = output
+        self.uncachedInput = TokenCount.clamped(uncachedInput)
+        self.cacheRead = TokenCount.clamped(cacheRead)
+        self.cacheWrite = TokenCount.clamped(cacheWrite)
+        self.output = TokenCount.clamped(output)
     }
 
     /// An OpenAI `usage` object.
@@ -82,4 +83,14 @@ struct UsageCounts: Sendable, Hashable {
             cacheWrite = later.cacheWrite
         }
     }
+}
+
+/// Token counts as the upstreams report them, made safe to add up.
+enum TokenCount {
+    /// Bedrock's own type for token counts is a 32-bit integer; no real answer comes near it.
+    static let maximum = Int(Int32.max)
+
+    /// `value` within `0...maximum`: a negative count is read as zero, a larger one as ``maximum``, so that a sum of a
+    /// few counts (input plus cache reads and writes, plus output) never overflows `Int`.
+    static func clamped(_ value: Int) -> Int { min(max(value, 0), maximum) }
 }
