@@ -43,7 +43,7 @@ def test_check_lists_every_problem(tmp_path):
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     expected = [
-        "document 1 (LLMProvider/openai), line 5: spec.type: must be one of OpenAI, Anthropic, OpenAICompatible, Mock",
+        "document 1 (LLMProvider/openai), line 5: spec.type: must be one of OpenAI, Anthropic, OpenAICompatible, Bedrock, Mock",
         "document 1 (LLMProvider/openai), line 6: spec.endpoint: must start with http:// or https://",
         "document 2 (LLMRoute/chat), line 13: spec.backend: unknown field",
         "document 2 (LLMRoute/chat), line 16: spec.backends[0].weight: must be at least 0, got -1",
