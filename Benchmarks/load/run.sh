@@ -75,7 +75,7 @@ wait_http http://127.0.0.1:18292/readyz
 sleep 1
 llmesh_idle_kib=$(rss_kib $llmesh_pid)
 
-(cd "$work" && LITELLM_LOG=ERROR taskset -c 0 "$venv/bin/litellm" --config "$here/litellm.yaml" --host 127.0.0.1 --port 18300 --num_workers 1 >"$work/litellm.log" 2>&1) & pids+=($!)
+(cd "$work" && LITELLM_LOG=ERROR exec taskset -c 0 "$venv/bin/litellm" --config "$here/litellm.yaml" --host 127.0.0.1 --port 18300 --num_workers 1 >"$work/litellm.log" 2>&1) & pids+=($!)
 wait_http http://127.0.0.1:18300/health/liveliness
 
 # --- load ----------------------------------------------------------------------------------------
