@@ -113,13 +113,14 @@ public struct LLMRequestHandler: HTTPRequestHandler {
         var lastFailure: AttemptFailure?
 
         candidates: for backend in plan.candidates {
-            guard backend.provider.type.fit(for: kind) != .unsupported else {
+            let fit = backend.provider.type.fit(for: kind)
+            guard fit != .unsupported else {
                 lastFailure = .sidecar(SidecarError(.dialectMismatch, "Route '\(route.name)' sends '\(inspected.model)' to \(backend.provider.type.rawValue) provider '\(backend.providerName)', which does not serve the \(kind.dialect.displayName) \(kind.rawValue) API and llmesh has no translation for it."), trigger: nil, countsAgainstBackend: false)
                 continue
             }
             if !plan.panic, health.admit(backend.key) == .ejected { continue }
             for attemptOnBackend in 1...max(1, route.spec.retry.attempts) {
-                let context = AttemptContext(kind: kind, route: route, backend: backend, inspected: inspected, incomingHeaders: request.head.headers, deadline: deadline, totalTimeout: totalTimeout)
+                let context = AttemptContext(kind: kind, route: route, backend: backend, fit: fit, inspected: inspected, incomingHeaders: request.head.headers, deadline: deadline, totalTimeout: totalTimeout)
                 let started = ContinuousClock.now
                 health.begin(backend.key)
                 let outcome = await attempt(context, response: response, trace: &trace)

@@ -10,6 +10,8 @@ struct AttemptContext: Sendable {
     var kind: APIKind
     var route: ResolvedRoute
     var backend: ResolvedBackend
+    /// How the backend serves the operation (as is, or translated), decided once per backend.
+    var fit: BackendFit
     var inspected: InspectedRequest
     var incomingHeaders: HTTPHeaders
     /// The route's total deadline, shared by all attempts.
@@ -79,7 +81,7 @@ extension LLMRequestHandler {
 
     private func forward(_ context: AttemptContext, response: ResponseWriter, trace: inout RequestTrace) async throws -> AttemptOutcome {
         let backend = context.backend
-        var exchange = try makeExchange(context, fit: backend.provider.type.fit(for: context.kind))
+        var exchange = try makeExchange(context)
         let timeouts = backend.provider.timeouts
         let attemptTimeout = min(timeouts.request ?? context.totalTimeout, context.totalTimeout)
         let idleTimeout = context.route.spec.streamIdleTimeout ?? timeouts.streamIdle ?? settings.defaultTimeouts.streamIdle ?? .seconds(120)

@@ -77,13 +77,13 @@ extension LLMRequestHandler {
 
     /// Builds the upstream request of one attempt: URL, headers, body (translated where the schemas differ) and how
     /// it is authenticated.
-    func makeExchange(_ context: AttemptContext, fit: BackendFit) throws(AttemptFailureError) -> UpstreamExchange {
+    func makeExchange(_ context: AttemptContext) throws(AttemptFailureError) -> UpstreamExchange {
         let backend = context.backend
         let provider = backend.provider
         var translation: SchemaTranslation?
         var body: [UInt8]
         var upstreamStreams = context.inspected.stream
-        if case .translated(let schemas) = fit {
+        if case .translated(let schemas) = context.fit {
             do {
                 let translated = try RequestTranslator.translate(context.inspected.document.bytes, from: schemas.caller, to: schemas.upstream, upstreamModel: backend.upstreamModel)
                 body = translated.body
