@@ -31,7 +31,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from loopback_server import LoopbackServer
+from loopback_server import LoopbackServer, ScriptedReplies
 
 DEFAULT_TEXT = "Hello from fake Bedrock"
 INPUT_TOKENS = 11
@@ -146,14 +146,14 @@ class BedrockRequest:
 
 
 @dataclass
-class FakeBedrock(LoopbackServer):
+class FakeBedrock(ScriptedReplies, LoopbackServer):
     """Runs the fake on 127.0.0.1 in a background thread. `credentials`: {access key: (secret, session token or None)}."""
     credentials: dict = field(default_factory=dict)
     lookups: list = field(default_factory=list)
     max_clock_skew_seconds: int = 300
 
     def __post_init__(self):
-        self.default = Reply()
+        self.default = self.default_reply()
         self.queue = []
         self.requests = []
         self.lock = threading.Lock()
@@ -164,20 +164,9 @@ class FakeBedrock(LoopbackServer):
 
         self.serve(Handler, 0)
 
-    def reset(self):
-        with self.lock:
-            self.requests.clear()
-            self.queue.clear()
-        self.default = Reply()
-
-    def script(self, *replies):
-        """The next requests get these replies, in order; later ones get `default`."""
-        with self.lock:
-            self.queue.extend(replies)
-
-    def next_reply(self):
-        with self.lock:
-            return self.queue.pop(0) if self.queue else self.default
+    @staticmethod
+    def default_reply():
+        return Reply()
 
     def recorded(self, operation=None, verdict="ok"):
         with self.lock:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from loopback_server import LoopbackServer
+from loopback_server import LoopbackServer, ScriptedReplies
 
 PROMPT_TOKENS = 15
 CACHED_TOKENS = 3
@@ -34,10 +34,10 @@ class ChatReply:
         return len(self.words) if self.tool is None else 9
 
 
-class ChatUpstream(LoopbackServer):
+class ChatUpstream(ScriptedReplies, LoopbackServer):
     def __init__(self, key="sk-upstream-compatible"):
         self.key = key
-        self.default = ChatReply()
+        self.default = self.default_reply()
         self.queue = []
         self.requests = []
         self.lock = threading.Lock()
@@ -52,19 +52,9 @@ class ChatUpstream(LoopbackServer):
     def base_url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    def reset(self):
-        with self.lock:
-            self.requests.clear()
-            self.queue.clear()
-        self.default = ChatReply()
-
-    def script(self, *replies):
-        with self.lock:
-            self.queue.extend(replies)
-
-    def next_reply(self):
-        with self.lock:
-            return self.queue.pop(0) if self.queue else self.default
+    @staticmethod
+    def default_reply():
+        return ChatReply()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -19,3 +19,25 @@ class LoopbackServer:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class ScriptedReplies:
+    """Replies handed out in order by `script`, then `default_reply()`; `reset` also forgets recorded requests.
+
+    Needs `self.lock`, `self.requests` and `self.queue`, and a `default_reply()` that makes the fake's usual answer.
+    """
+
+    def reset(self):
+        with self.lock:
+            self.requests.clear()
+            self.queue.clear()
+        self.default = self.default_reply()
+
+    def script(self, *replies):
+        """The next requests get these replies, in order; later ones get `default`."""
+        with self.lock:
+            self.queue.extend(replies)
+
+    def next_reply(self):
+        with self.lock:
+            return self.queue.pop(0) if self.queue else self.default
