@@ -10,16 +10,21 @@ public struct PEMCertificate: Sendable, Hashable {
     public var notAfter: Date
     public var notBefore: Date
 
-    /// Share of the validity period still ahead at `now` (1 when fresh, 0 when expired).
-    public func remainingShare(at now: Date) -> Double {
-        let total = notAfter.timeIntervalSince(notBefore)
-        guard total > 0 else { return 0 }
-        return max(0, notAfter.timeIntervalSince(now) / total)
+    /// Whether less than a third of `lifetime`, the validity the certificate was issued with, is left at `now`.
+    ///
+    /// The lifetime is passed in rather than read from the certificate because validity starts
+    /// ``CertificateAuthority/clockSkewAllowance`` early: counted in, it would make a short-lived certificate look
+    /// almost spent the moment it is issued.
+    public func isDueForRenewal(at now: Date, lifetime: TimeInterval) -> Bool {
+        notAfter.timeIntervalSince(now) < lifetime / 3
     }
 }
 
 /// Creates the operator's own CA and serving certificates (ECDSA P-256), with swift-certificates.
 public enum CertificateAuthority {
+    /// How far before its issue time a certificate's validity starts, for clocks that run behind.
+    public static let clockSkewAllowance: TimeInterval = 300
+
     /// A self-signed CA certificate.
     /// Each CA gets its own name (the creation time is part of it): during a rotation the bundle holds two CAs, and
     /// TLS clients pick the issuer by name.
@@ -33,7 +38,7 @@ public enum CertificateAuthority {
         }
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validity),
+            notValidBefore: now.addingTimeInterval(-clockSkewAllowance), notValidAfter: now.addingTimeInterval(validity),
             issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
             issuerPrivateKey: Certificate.PrivateKey(key)
         )
@@ -59,7 +64,7 @@ public enum CertificateAuthority {
         }
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: min(now.addingTimeInterval(validity), caCertificate.notValidAfter),
+            notValidBefore: now.addingTimeInterval(-clockSkewAllowance), notValidAfter: min(now.addingTimeInterval(validity), caCertificate.notValidAfter),
             issuer: caCertificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
             issuerPrivateKey: Certificate.PrivateKey(caKey)
         )

@@ -257,14 +257,14 @@ def test_webhook_answers_quickly(api, tmp_path):
 
 
 def test_webhook_keeps_answering_across_a_ca_rotation(api, tmp_path):
-    # Short lives: the serving certificate renews every ~2 s and the CA every ~4 s; callers always use the bundle the
-    # operator last published in the webhook configuration, as the API server does.
-    operator = WebhookOperator(api, tmp_path / "op", ["--ca-validity", "6", "--serving-certificate-validity", "3", "--certificate-check-interval", "0.5", "--bundle-propagation-delay", "1"]).start()
+    # Short lives: the CA (12 s) rotates with a third left, 8 s in, and the serving certificate (6 s) renews every 4 s;
+    # callers always use the bundle the operator last published in the webhook configuration, as the API server does.
+    operator = WebhookOperator(api, tmp_path / "op", ["--ca-validity", "12", "--serving-certificate-validity", "6", "--certificate-check-interval", "0.25", "--bundle-propagation-delay", "1"]).start()
     try:
         first = wait_until(lambda: ca_bundle(api), what="caBundle")
         pod = example_pods()["multi-container-with-env-and-init"]
         bundles = {first}
-        deadline = time.time() + 10
+        deadline = time.time() + 12
         answered = 0
         while time.time() < deadline:
             bundle = ca_bundle(api)
@@ -275,6 +275,8 @@ def test_webhook_keeps_answering_across_a_ca_rotation(api, tmp_path):
             answered += 1
             time.sleep(0.1)
         assert len(bundles) >= 2, "the CA was rotated during the test"
+        newest_ca = ca_bundle(api).split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+        assert client_for(newest_ca).post(f"{operator.url}/inject", json=review(pod)).status_code == 200, "the certificate served now is signed by the new CA"
         assert answered > 20
         stored = api.get_json("secret", "llmesh-operator-tls", "-n", "default")["data"]
         assert base64.b64decode(stored["ca-previous.crt"]).startswith(b"-----BEGIN CERTIFICATE-----"), "the previous CA stays in the bundle"

@@ -335,12 +335,23 @@ import Testing
         #expect(throws: (any Error).self) { _ = try CertificateAuthority.load(certificatePEM: "garbage", privateKeyPEM: serving.privateKeyPEM) }
     }
 
-    @Test func remainingShareDrivesRenewal() throws {
+    @Test func renewalIsDueWithAThirdOfTheIssuedLifetimeLeft() throws {
         let now = Date()
-        // Validity starts five minutes early (clock skew), so the whole life is 9,300 s here.
         let certificate = try CertificateAuthority.makeCA(validity: 9000, now: now)
-        #expect(certificate.remainingShare(at: now) > 0.9)
-        #expect(certificate.remainingShare(at: now.addingTimeInterval(6500)) < 1.0 / 3.0)
-        #expect(certificate.remainingShare(at: now.addingTimeInterval(10_000)) == 0)
+        #expect(!certificate.isDueForRenewal(at: now, lifetime: 9000))
+        #expect(!certificate.isDueForRenewal(at: now.addingTimeInterval(5900), lifetime: 9000))
+        #expect(certificate.isDueForRenewal(at: now.addingTimeInterval(6100), lifetime: 9000))
+        #expect(certificate.isDueForRenewal(at: now.addingTimeInterval(10_000), lifetime: 9000))
+    }
+
+    @Test func aShortLivedCertificateIsNotDueWhenIssued() throws {
+        // Validity starts five minutes early for clock skew; that must not make a 6 s certificate look spent at once.
+        // (X.509 times are whole seconds, so the certificate may end up to a second early.)
+        let now = Date()
+        let certificate = try CertificateAuthority.makeCA(validity: 6, now: now)
+        #expect(certificate.notBefore < now.addingTimeInterval(-CertificateAuthority.clockSkewAllowance + 1))
+        #expect(!certificate.isDueForRenewal(at: now, lifetime: 6))
+        #expect(!certificate.isDueForRenewal(at: now.addingTimeInterval(2.5), lifetime: 6))
+        #expect(certificate.isDueForRenewal(at: now.addingTimeInterval(5), lifetime: 6))
     }
 }

@@ -74,7 +74,7 @@ public final class CertificateManager: Sendable {
         var previousCAs = data["ca-previous.crt"] ?? ""
         var changed = false
         var caRotated = false
-        if ca == nil || (ca?.remainingShare(at: now) ?? 0) < 1.0 / 3.0 {
+        if ca == nil || ca?.isDueForRenewal(at: now, lifetime: settings.caValidity) != false {
             if let old = ca, old.notAfter > now {
                 previousCAs = old.certificatePEM
                 caRotated = context() != nil
@@ -85,7 +85,7 @@ public final class CertificateManager: Sendable {
             logger.info("created a new webhook CA", metadata: ["secret": "\(key)"])
         }
         guard let ca else { throw CertificateError("no CA") }
-        if serving == nil || (serving?.remainingShare(at: now) ?? 0) < 1.0 / 3.0 {
+        if serving == nil || serving?.isDueForRenewal(at: now, lifetime: min(settings.servingValidity, settings.caValidity)) != false {
             serving = try CertificateAuthority.issueServing(dnsNames: settings.dnsNames, ipAddresses: settings.ipAddresses, ca: ca, validity: settings.servingValidity, now: now)
             changed = true
             logger.info("issued a new serving certificate", metadata: ["secret": "\(key)"])
@@ -110,7 +110,7 @@ public final class CertificateManager: Sendable {
         }
         // The bundle goes out before the certificate that needs it: clients that trust it never see an unknown CA.
         try await patchWebhooks(bundle: bundle)
-        if caRotated { try await Task.sleep(for: settings.bundlePropagationDelay) }
+        if caRotated { try await Task.sleep(for: propagationDelay(now: now)) }
         try install(serving: serving, bundle: bundle)
     }
 
@@ -120,6 +120,15 @@ public final class CertificateManager: Sendable {
             do { try await Task.sleep(for: interval) } catch { return }
             do { try await reconcile() } catch { logger.warning("certificate check failed; will retry", metadata: ["error": "\(error)"]) }
         }
+    }
+
+    /// The wait between publishing a new bundle and serving the certificate that needs it: the configured delay, cut
+    /// short so that the certificate served meanwhile is never kept past half of what it has left.
+    private func propagationDelay(now: Date) -> Duration {
+        guard let servedUntil = current.withLockedValue({ $0?.servingNotAfter }) else { return .zero }
+        let configured = Double(settings.bundlePropagationDelay.components.seconds) + Double(settings.bundlePropagationDelay.components.attoseconds) / 1e18
+        let seconds = max(0, min(configured, servedUntil.timeIntervalSince(now) / 2))
+        return .milliseconds(Int64(seconds * 1000))
     }
 
     private func install(serving: PEMCertificate, bundle: String) throws {
