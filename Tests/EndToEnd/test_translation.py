@@ -305,6 +305,18 @@ def test_anthropic_messages_to_converse(claude, fake_bedrock):
     assert seen.body["inferenceConfig"]["maxTokens"] == 64
 
 
+def test_anthropic_cache_control_becomes_converse_cache_points(claude, fake_bedrock):
+    claude.messages.create(
+        model="claude-haiku", max_tokens=64,
+        system=[{"type": "text", "text": "A long manual.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        tools=[{"name": "lookup", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": [{"type": "text", "text": "Say hello", "cache_control": {"type": "ephemeral"}}]}])
+    [seen] = signed_converse(fake_bedrock, "converse")
+    assert seen.body["system"] == [{"text": "A long manual."}, {"cachePoint": {"type": "default", "ttl": "1h"}}]
+    assert seen.body["toolConfig"]["tools"][1] == {"cachePoint": {"type": "default"}}
+    assert seen.body["messages"] == [{"role": "user", "content": [{"text": "Say hello"}, {"cachePoint": {"type": "default"}}]}]
+
+
 def test_anthropic_stream_to_converse_stream(claude, fake_bedrock, translating_sidecar):
     before = len(translating_sidecar.access_log())
     with claude.messages.stream(model="claude-haiku", max_tokens=64, messages=ASK) as stream:

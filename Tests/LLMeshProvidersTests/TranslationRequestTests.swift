@@ -141,7 +141,7 @@ import Testing
     @Test func anthropicToConverse() throws {
         let (body, stream) = try translate(Self.anthropicFull, .anthropicMessages, .bedrockConverse)
         #expect(stream)
-        #expect(body["system"] == [["text": "You are terse."]])
+        #expect(body["system"] == [["text": "You are terse."], ["cachePoint": ["type": "default"]]])
         #expect(body["inferenceConfig"] == ["maxTokens": 1024, "temperature": 0.5, "topP": 0.9, "stopSequences": ["STOP"]])
         #expect(body["additionalModelRequestFields"] == ["top_k": 40, "thinking": ["type": "enabled", "budget_tokens": 2000]])
         let messages = try #require(body["messages"]?.arrayValue)
@@ -155,6 +155,7 @@ import Testing
         #expect(last[0] == ["toolResult": ["toolUseId": "toolu_1", "content": [["text": "not found"]], "status": "error"]])
         #expect(body["toolConfig"]?["toolChoice"] == ["any": [:]])
         #expect(body["toolConfig"]?["tools"]?.arrayValue?.first?["toolSpec"]?["inputSchema"]?["json"]?["properties"] != nil)
+        #expect(body["toolConfig"]?["tools"]?.arrayValue?.last == ["cachePoint": ["type": "default"]])
         #expect(body["metadata"] == nil && body["service_tier"] == nil)
     }
 
@@ -169,6 +170,41 @@ import Testing
         #expect(unknownField?.parameter == "mcp_servers")
         let parallel = error(#"{"model":"c","max_tokens":5,"messages":[],"tools":[{"name":"f","input_schema":{"type":"object"}}],"tool_choice":{"type":"auto","disable_parallel_tool_use":true}}"#, .anthropicMessages, .bedrockConverse)
         #expect(parallel?.parameter == "parallel_tool_calls")
+    }
+
+    static let anthropicWithCacheControl = #"""
+    {"model":"claude","max_tokens":64,
+     "system":[{"type":"text","text":"Rules."},{"type":"text","text":"A long manual.","cache_control":{"type":"ephemeral","ttl":"1h"}}],
+     "tools":[{"name":"a","input_schema":{"type":"object"}},{"name":"b","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}],
+     "messages":[
+      {"role":"user","content":[{"type":"text","text":"Document:","cache_control":{"type":"ephemeral","ttl":"5m"}},{"type":"text","text":"question"}]},
+      {"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"a","input":{}}]},
+      {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"big","cache_control":{"type":"ephemeral"}}]}]}]}
+    """#
+
+    @Test func cacheControlBecomesConverseCachePoints() throws {
+        let body = try translate(Self.anthropicWithCacheControl, .anthropicMessages, .bedrockConverse).body
+        #expect(body["system"] == [["text": "Rules."], ["text": "A long manual."], ["cachePoint": ["type": "default", "ttl": "1h"]]])
+        #expect(body["toolConfig"]?["tools"]?.arrayValue?.count == 3)
+        #expect(body["toolConfig"]?["tools"]?.arrayValue?.last == ["cachePoint": ["type": "default"]])
+        #expect(body["toolConfig"]?["tools"]?.arrayValue?[1]["toolSpec"]?["name"] == "b")
+        let messages = try #require(body["messages"]?.arrayValue)
+        #expect(messages[0]["content"] == [["text": "Document:"], ["cachePoint": ["type": "default", "ttl": "5m"]], ["text": "question"]])
+        // A checkpoint inside a tool result (Converse has none there) follows the result.
+        let last = try #require(messages[2]["content"]?.arrayValue)
+        #expect(last.count == 2 && last[0]["toolResult"] != nil && last[1] == ["cachePoint": ["type": "default"]])
+    }
+
+    @Test func cacheControlIsDroppedForOpenAIAndCheckedEverywhere() throws {
+        let body = try translate(Self.anthropicWithCacheControl, .anthropicMessages, .openAIChat).body
+        #expect(!body.text.contains("cache"))
+        #expect(body["messages"]?.arrayValue?.first == ["role": "system", "content": "Rules.\nA long manual."])
+        let badType = error(#"{"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"persistent"}}]}]}"#, .anthropicMessages, .bedrockConverse)
+        #expect(badType?.code == .untranslatable && badType?.parameter == "messages[0].content[0].cache_control.type")
+        let badTTL = error(#"{"model":"c","max_tokens":5,"system":[{"type":"text","text":"x","cache_control":{"type":"ephemeral","ttl":"2d"}}],"messages":[]}"#, .anthropicMessages, .openAIChat)
+        #expect(badTTL?.status == 400 && badTTL?.parameter == "system[0].cache_control.ttl")
+        let notAnObject = error(#"{"model":"c","max_tokens":5,"tools":[{"name":"f","cache_control":"yes"}],"messages":[]}"#, .anthropicMessages, .bedrockConverse)
+        #expect(notAnObject?.status == 400 && notAnObject?.parameter == "tools[0].cache_control.type")
     }
 
     @Test func anthropicToOpenAI() throws {

@@ -1,8 +1,10 @@
 /// Reads an Anthropic Messages request into a ``ChatRequest``, for a Bedrock Converse or OpenAI-compatible upstream.
 ///
 /// Decisions (what each caller field becomes):
-/// - `system`: a string or `text` blocks, one system block each. `cache_control` is dropped everywhere (prompt caching
-///   changes cost, not the answer); `citations` on history text blocks are dropped.
+/// - `system`: a string or `text` blocks, one system block each; `citations` on history text blocks are dropped.
+/// - `cache_control` (`ephemeral`, optional `ttl` `5m` or `1h`) on a system block, content block or tool: a Converse
+///   `cachePoint` right after it, with the same `ttl`. For an OpenAI-compatible upstream it is dropped: those servers
+///   cache prompt prefixes on their own and have no field for it. Any other `type` is refused.
 /// - `messages[].content`: a string, or blocks `text`, `image` (`base64` or `url` source), `document` (`base64` PDF or
 ///   `text` source; refused for OpenAI), `tool_use`, `tool_result` (string or `text`/`image` content, `is_error`),
 ///   `thinking` and `redacted_thinking` (kept for Converse, dropped for OpenAI, which cannot take them back).
@@ -37,7 +39,7 @@ enum AnthropicRequestReader {
             case "stream":
                 request.stream = try field.bool() ?? false
             case "system":
-                request.system = try systemBlocks(member.value, target: target)
+                (request.system, request.systemCachePoints) = try systemBlocks(member.value, target: target)
             case "metadata":
                 request.userID = try FieldReader("metadata.user_id", member.value["user_id"]).string()
             case "tools":
@@ -68,10 +70,11 @@ enum AnthropicRequestReader {
         return request
     }
 
-    private static func systemBlocks(_ value: JSONTree, target: WireSchema) throws(SidecarError) -> [String] {
-        if let text = value.stringValue { return text.isEmpty ? [] : [text] }
+    private static func systemBlocks(_ value: JSONTree, target: WireSchema) throws(SidecarError) -> ([String], [Int: ChatCachePoint]) {
+        if let text = value.stringValue { return (text.isEmpty ? [] : [text], [:]) }
         guard let blocks = value.arrayValue else { throw TranslationErrors.invalid("system", "must be a string or an array of text blocks") }
         var texts: [String] = []
+        var cachePoints: [Int: ChatCachePoint] = [:]
         for (index, block) in blocks.enumerated() {
             let type = try FieldReader("system[\(index)].type", block["type"]).requiredString()
             guard type == "text" else {
@@ -79,8 +82,25 @@ enum AnthropicRequestReader {
             }
             let text = try FieldReader("system[\(index)].text", block["text"]).requiredString()
             if !text.isEmpty { texts.append(text) }
+            if let point = try cachePoint(block, path: "system[\(index)]", target: target), !texts.isEmpty {
+                cachePoints[texts.count - 1] = point
+            }
         }
-        return texts
+        return (texts, cachePoints)
+    }
+
+    /// The block's `cache_control` as a checkpoint after it, or nil when it has none or the target cannot take one.
+    private static func cachePoint(_ block: JSONTree, path: String, target: WireSchema) throws(SidecarError) -> ChatCachePoint? {
+        guard let control = block["cache_control"], !control.isNull else { return nil }
+        let type = try FieldReader("\(path).cache_control.type", control["type"]).requiredString()
+        guard type == "ephemeral" else {
+            throw TranslationErrors.untranslatable("\(path).cache_control.type", "only 'ephemeral' cache checkpoints are known, not '\(type)'", to: target)
+        }
+        let ttl = try FieldReader("\(path).cache_control.ttl", control["ttl"]).string()
+        if let ttl, ttl != "5m", ttl != "1h" {
+            throw TranslationErrors.invalid("\(path).cache_control.ttl", "must be 5m or 1h, not '\(ttl)'")
+        }
+        return target == .bedrockConverse ? ChatCachePoint(ttl: ttl) : nil
     }
 
     private static func blocks(_ content: JSONTree?, path: String, target: WireSchema) throws(SidecarError) -> [ChatBlock] {
@@ -107,8 +127,10 @@ enum AnthropicRequestReader {
             case "tool_result":
                 let id = try FieldReader("\(blockPath).tool_use_id", block["tool_use_id"]).requiredString()
                 let isError = try FieldReader("\(blockPath).is_error", block["is_error"]).bool() ?? false
-                let parts = try toolResultContent(block["content"], path: "\(blockPath).content", target: target)
+                let (parts, innerPoint) = try toolResultContent(block["content"], path: "\(blockPath).content", target: target)
                 result.append(.toolResult(id: id, content: parts, isError: isError))
+                // Converse tool results cannot hold a checkpoint: one inside becomes one right after the result.
+                if let innerPoint, block["cache_control"]?.isNull ?? true { result.append(.cachePoint(innerPoint)) }
             case "thinking":
                 let text = try FieldReader("\(blockPath).thinking", block["thinking"]).requiredString()
                 let signature = try FieldReader("\(blockPath).signature", block["signature"]).string()
@@ -117,6 +139,9 @@ enum AnthropicRequestReader {
                 result.append(.redactedThinking(data: try FieldReader("\(blockPath).data", block["data"]).requiredString()))
             default:
                 throw TranslationErrors.untranslatable("\(blockPath).type", "unknown content block '\(type)'", to: target)
+            }
+            if let point = try cachePoint(block, path: blockPath, target: target), !result.isEmpty {
+                result.append(.cachePoint(point))
             }
         }
         return result
@@ -154,11 +179,12 @@ enum AnthropicRequestReader {
         }
     }
 
-    private static func toolResultContent(_ content: JSONTree?, path: String, target: WireSchema) throws(SidecarError) -> [ChatToolResultPart] {
-        guard let content, !content.isNull else { return [] }
-        if let text = content.stringValue { return text.isEmpty ? [] : [.text(text)] }
+    private static func toolResultContent(_ content: JSONTree?, path: String, target: WireSchema) throws(SidecarError) -> ([ChatToolResultPart], ChatCachePoint?) {
+        guard let content, !content.isNull else { return ([], nil) }
+        if let text = content.stringValue { return (text.isEmpty ? [] : [.text(text)], nil) }
         guard let blocks = content.arrayValue else { throw TranslationErrors.invalid(path, "must be a string or an array of content blocks") }
         var parts: [ChatToolResultPart] = []
+        var lastPoint: ChatCachePoint?
         for (index, block) in blocks.enumerated() {
             let blockPath = "\(path)[\(index)]"
             let type = try FieldReader("\(blockPath).type", block["type"]).requiredString()
@@ -171,8 +197,9 @@ enum AnthropicRequestReader {
             default:
                 throw TranslationErrors.untranslatable("\(blockPath).type", "tool results may hold text and images here, not '\(type)'", to: target)
             }
+            if let point = try cachePoint(block, path: blockPath, target: target) { lastPoint = point }
         }
-        return parts
+        return (parts, lastPoint)
     }
 
     private static func readTools(_ tools: [JSONTree], target: WireSchema) throws(SidecarError) -> [ChatTool] {
@@ -186,7 +213,8 @@ enum AnthropicRequestReader {
             let name = try FieldReader("\(path).name", tool["name"]).requiredString()
             let description = try FieldReader("\(path).description", tool["description"]).string()
             let schema = try FieldReader("\(path).input_schema", tool["input_schema"]).object().map(JSONTree.object)
-            result.append(ChatTool(name: name, description: description, schema: schema ?? ["type": "object", "properties": [:]]))
+            let point = try cachePoint(tool, path: path, target: target)
+            result.append(ChatTool(name: name, description: description, schema: schema ?? ["type": "object", "properties": [:]], cachePoint: point))
         }
         return result
     }

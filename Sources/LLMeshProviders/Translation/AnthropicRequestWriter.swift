@@ -106,6 +106,9 @@ enum AnthropicRequestWriter {
             return .object(object)
         case .redactedThinking(let data):
             return ["type": "redacted_thinking", "data": .string(data)]
+        case .cachePoint:
+            // Only Converse-bound requests carry checkpoints as blocks.
+            return nil
         }
     }
 

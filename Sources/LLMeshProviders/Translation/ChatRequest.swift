@@ -5,6 +5,8 @@
 struct ChatRequest: Sendable {
     /// System prompt blocks, in order.
     var system: [String] = []
+    /// Prompt-cache checkpoints after system blocks, by the index of the block they follow.
+    var systemCachePoints: [Int: ChatCachePoint] = [:]
     var messages: [ChatMessage] = []
     var maxTokens: Int?
     /// Kept as the caller wrote the number.
@@ -66,6 +68,15 @@ enum ChatBlock: Sendable {
     case toolResult(id: String, content: [ChatToolResultPart], isError: Bool)
     case thinking(text: String, signature: String?)
     case redactedThinking(data: String)
+    /// A prompt-cache checkpoint: everything before it in the prompt may be cached (Anthropic `cache_control` on
+    /// the block before, Converse `cachePoint`).
+    case cachePoint(ChatCachePoint)
+}
+
+/// A prompt-cache checkpoint.
+struct ChatCachePoint: Sendable, Equatable {
+    /// `5m` or `1h`; nil for the provider's default (five minutes).
+    var ttl: String?
 }
 
 /// Where an image comes from.
@@ -93,6 +104,8 @@ struct ChatTool: Sendable {
     var description: String?
     /// JSON Schema of the arguments object.
     var schema: JSONTree
+    /// A prompt-cache checkpoint after this tool's definition.
+    var cachePoint: ChatCachePoint?
 }
 
 /// How the model must use the tools.

@@ -6,7 +6,9 @@
 ///   source.bytes}}` (png, jpeg, gif, webp), `{document{format: pdf|txt, name, source.bytes}}` (the name is the
 ///   document's title when Converse accepts it as a name, else `document-N`), `{toolUse{toolUseId, name, input}}`,
 ///   `{toolResult{toolUseId, content[{text}|{image}|{json}], status: error?}}`, thinking →
-///   `{reasoningContent{reasoningText{text, signature}}}`, redacted thinking → `{reasoningContent{redactedContent}}`.
+///   `{reasoningContent{reasoningText{text, signature}}}`, redacted thinking → `{reasoningContent{redactedContent}}`,
+///   prompt-cache checkpoints → `{cachePoint{type: default, ttl?}}` after the system block, content block or tool
+///   they follow.
 /// - `maxTokens`, `temperature`, `topP`, `stopSequences` → `inferenceConfig`; `top_k` and Anthropic `thinking` →
 ///   `additionalModelRequestFields` (understood by Anthropic models on Bedrock; other models reject them upstream).
 /// - Tools → `toolConfig.tools[{toolSpec{name, description, inputSchema{json}}}]`; `tool_choice` auto/required/named →
@@ -54,12 +56,21 @@ enum ConverseRequestWriter {
                     blocks.append(["reasoningContent": ["reasoningText": .object(reasoning)]])
                 case .redactedThinking(let data):
                     blocks.append(["reasoningContent": ["redactedContent": .string(data)]])
+                case .cachePoint(let point):
+                    blocks.append(write(point))
                 }
             }
             if !blocks.isEmpty { messages.append(["role": .string(message.role.rawValue), "content": .array(blocks)]) }
         }
         body["messages"] = .array(messages)
-        if !request.system.isEmpty { body["system"] = .array(request.system.map { ["text": .string($0)] }) }
+        if !request.system.isEmpty {
+            var system: [JSONTree] = []
+            for (index, text) in request.system.enumerated() {
+                system.append(["text": .string(text)])
+                if let point = request.systemCachePoints[index] { system.append(write(point)) }
+            }
+            body["system"] = .array(system)
+        }
         var inference: JSONObject = [:]
         inference.setIfPresent("maxTokens", request.maxTokens.map(JSONTree.int))
         inference.setIfPresent("temperature", request.temperature)
@@ -86,11 +97,11 @@ enum ConverseRequestWriter {
             throw TranslationErrors.untranslatable("parallel_tool_calls", "limiting the model to one tool call per turn is not possible", to: target)
         }
         var config: JSONObject = [
-            "tools": .array(request.tools.map { tool in
+            "tools": .array(request.tools.flatMap { tool -> [JSONTree] in
                 var spec: JSONObject = ["name": .string(tool.name)]
                 spec.setIfPresent("description", tool.description.map(JSONTree.string))
                 spec["inputSchema"] = ["json": tool.schema]
-                return ["toolSpec": .object(spec)]
+                return [["toolSpec": .object(spec)]] + (tool.cachePoint.map { [write($0)] } ?? [])
             })
         ]
         switch request.toolChoice {
@@ -100,6 +111,12 @@ enum ConverseRequestWriter {
         case nil, .some(.none): break
         }
         return .object(config)
+    }
+
+    private static func write(_ point: ChatCachePoint) -> JSONTree {
+        var cachePoint: JSONObject = ["type": "default"]
+        cachePoint.setIfPresent("ttl", point.ttl.map(JSONTree.string))
+        return ["cachePoint": .object(cachePoint)]
     }
 
     private static func write(_ image: ChatImage, path: String) throws(SidecarError) -> JSONTree {

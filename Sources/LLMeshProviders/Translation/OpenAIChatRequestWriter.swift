@@ -91,7 +91,7 @@ enum OpenAIChatRequestWriter {
                 throw TranslationErrors.untranslatable(path, "document blocks have no Chat Completions counterpart", to: .openAIChat)
             case .toolUse:
                 throw TranslationErrors.invalid(path, "holds a tool_use block in a user turn")
-            case .thinking, .redactedThinking:
+            case .thinking, .redactedThinking, .cachePoint:
                 continue
             }
         }
@@ -109,7 +109,7 @@ enum OpenAIChatRequestWriter {
                 texts.append(text)
             case .toolUse(let id, let name, let input):
                 calls.append(["id": .string(id), "type": "function", "function": ["name": .string(name), "arguments": .string(input.text)]])
-            case .thinking, .redactedThinking:
+            case .thinking, .redactedThinking, .cachePoint:
                 continue
             case .image, .document, .toolResult:
                 throw TranslationErrors.untranslatable(path, "OpenAI assistant messages carry text and tool calls only", to: .openAIChat)
