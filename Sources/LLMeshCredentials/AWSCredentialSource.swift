@@ -26,7 +26,7 @@ enum AWSCredentialSource: Sendable {
     /// 1. an explicit `webIdentityRoleARN` forces web identity; `podIdentity` forces the container provider;
     /// 2. static keys in the environment;
     /// 3. web identity from `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`;
-    /// 4. the container provider from `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
+    /// 4. the container provider from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS) or `…_FULL_URI` (EKS Pod Identity).
     static func select(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) -> Result<AWSCredentialSource, AWSCredentialError> {
         do throws(AWSCredentialError) {
             return .success(try choose(configuration: configuration, environment: environment, region: region))
@@ -60,7 +60,7 @@ enum AWSCredentialSource: Sendable {
         }
         throw AWSCredentialError(
             kind: .notConfigured, source: "none",
-            message: "no AWS credentials found: looked for auth.aws.webIdentity.roleARN, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, and AWS_CONTAINER_CREDENTIALS_FULL_URI"
+            message: "no AWS credentials found: looked for auth.aws.webIdentity.roleARN, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI"
         )
     }
 
@@ -95,8 +95,20 @@ enum AWSCredentialSource: Sendable {
         return WebIdentitySettings(roleARN: roleARN, tokenFile: tokenFile, sessionName: sessionName, endpoint: endpoint)
     }
 
+    /// The container provider's endpoint: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` on the ECS agent (which wins, as in
+    /// botocore), else `AWS_CONTAINER_CREDENTIALS_FULL_URI`.
     private static func container(environment: AWSEnvironment) throws(AWSCredentialError) -> ContainerSettings? {
-        guard let uri = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] else { return nil }
+        let uri: String
+        if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
+            guard relative.hasPrefix("/") else {
+                throw AWSCredentialError(kind: .notConfigured, source: ContainerCredentialProvider.source, message: "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI must start with /")
+            }
+            uri = ContainerEndpointPolicy.ecsAgentBaseURL + relative
+        } else if let full = environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] {
+            uri = full
+        } else {
+            return nil
+        }
         if let problem = ContainerEndpointPolicy.problem(with: uri) {
             throw AWSCredentialError(kind: .notConfigured, source: ContainerCredentialProvider.source, message: problem)
         }

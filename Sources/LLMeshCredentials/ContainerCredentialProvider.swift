@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-/// The container credential provider as resolved from the environment: EKS Pod Identity (and ECS task roles given
-/// by a full URI).
+/// The container credential provider as resolved from the environment: EKS Pod Identity, and ECS task roles (a
+/// relative URI on the ECS agent, or a full URI).
 struct ContainerSettings: Sendable {
     /// Where the `Authorization` header comes from.
     enum Authorization: Sendable {
@@ -15,7 +15,7 @@ struct ContainerSettings: Sendable {
         case none
     }
 
-    /// `AWS_CONTAINER_CREDENTIALS_FULL_URI`, already checked by ``ContainerEndpointPolicy``.
+    /// The full URI (a relative one already resolved against the ECS agent), checked by ``ContainerEndpointPolicy``.
     var fullURI: String
     var authorization: Authorization
 }

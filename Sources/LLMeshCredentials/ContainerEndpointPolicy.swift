@@ -7,6 +7,8 @@ import NIOCore
 enum ContainerEndpointPolicy {
     static let agentIPv4: Set<String> = ["169.254.170.2", "169.254.170.23"]
     static let agentIPv6: Set<String> = ["fd00:ec2::23"]
+    /// Where `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` points: the ECS container agent.
+    static let ecsAgentBaseURL = "http://169.254.170.2"
 
     /// nil when `uri` is allowed, else why not.
     static func problem(with uri: String) -> String? {

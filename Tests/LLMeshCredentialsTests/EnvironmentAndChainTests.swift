@@ -147,6 +147,16 @@ import Testing
         #expect((ContainerEndpointPolicy.problem(with: uri) == nil) == allowed)
     }
 
+    @Test func anECSRelativeURIPointsAtTheAgentAndWinsOverAFullURI() throws {
+        let both = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-1", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://169.254.170.23/v1/credentials"]
+        guard case .container(let settings) = try select(both).get() else {
+            Issue.record("expected the container provider")
+            return
+        }
+        #expect(settings.fullURI == "http://169.254.170.2/v2/credentials/task-1")
+        #expect(error(select(["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "v2/credentials"]))?.message.contains("must start with /") == true)
+    }
+
     @Test func aRefusedContainerEndpointIsNotConfigured() throws {
         let failure = try #require(error(select(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://10.0.0.1/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "t"])))
         #expect(failure.kind == .notConfigured)
