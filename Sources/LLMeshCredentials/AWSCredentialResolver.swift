@@ -20,6 +20,8 @@ public final class AWSCredentialResolver: Sendable {
     private struct State: Sendable {
         var cache = CredentialCache()
         var inFlight: Task<Result<AWSCredentials, AWSCredentialError>, Never>?
+        /// Callers waiting for a fetch.
+        var waiting = 0
     }
 
     /// The region for signing and for STS: configuration, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`.
@@ -64,6 +66,7 @@ public final class AWSCredentialResolver: Sendable {
                 _ = startFetch(&state, source: source)
                 return .done(credentials)
             case .wait:
+                state.waiting += 1
                 return .wait(state.inFlight ?? startFetch(&state, source: source))
             }
         }
@@ -71,9 +74,14 @@ public final class AWSCredentialResolver: Sendable {
         case .done(let credentials):
             return credentials
         case .wait(let fetch):
-            return try await fetch.value.get()
+            let result = await fetch.value
+            state.withLockedValue { $0.waiting -= 1 }
+            return try result.get()
         }
     }
+
+    /// Callers waiting for a fetch now (for tests of the single flight).
+    var waitingCallers: Int { state.withLockedValue { $0.waiting } }
 
     /// The upstream rejected the credentials (`ExpiredTokenException`, `UnrecognizedClientException`…): the next
     /// call fetches fresh ones.

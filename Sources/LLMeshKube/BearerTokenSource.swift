@@ -12,15 +12,18 @@ public final class BearerTokenSource: Sendable {
     public let path: String
     public let refreshInterval: Duration
     private let cache = NIOLockedValueBox<Cached?>(nil)
+    private let now: @Sendable () -> ContinuousClock.Instant
 
-    public init(path: String, refreshInterval: Duration = .seconds(60)) {
+    /// - Parameter now: the clock; tests pass their own.
+    public init(path: String, refreshInterval: Duration = .seconds(60), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.path = path
         self.refreshInterval = refreshInterval
+        self.now = now
     }
 
     /// The current token; the file is read when the cached copy is older than the refresh interval.
     public func token() throws(KubeConfigError) -> String {
-        let now = ContinuousClock.now
+        let now = self.now()
         if let cached = cache.withLockedValue({ $0 }), cached.readAt.duration(to: now) < refreshInterval { return cached.token }
         guard let data = FileManager.default.contents(atPath: path), data.count <= 64 * 1024,
             let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty

@@ -115,7 +115,8 @@ public final class LeaderElector: Sendable {
         let now = ContinuousClock.now
         let key = ObjectKey(namespace: namespace, name: leaseName)
         let nowText = MicroTime.now()
-        let seconds = Int(timing.leaseDuration.components.seconds)
+        // Leases count whole seconds: round up, so that others never see a lease shorter than this elector keeps it.
+        let seconds = max(1, Int(timing.leaseDuration.components.seconds) + (timing.leaseDuration.components.attoseconds > 0 ? 1 : 0))
         do {
             let lease: KubeObject
             do {

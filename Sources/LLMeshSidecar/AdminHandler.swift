@@ -6,15 +6,20 @@ import NIOHTTP1
 
 /// Whether the sidecar should receive traffic.
 public final class Readiness: Sendable {
-    private let state = NIOLockedValueBox((listening: false, draining: false))
+    private let listeners: Int
+    private let state = NIOLockedValueBox((bound: 0, draining: false))
 
-    public init() {}
+    /// - Parameter listeners: how many app listeners must be bound (the plain one, and the HTTPS one when enabled).
+    public init(listeners: Int = 1) {
+        self.listeners = listeners
+    }
 
-    public func markListening() { state.withLockedValue { $0.listening = true } }
+    /// One more app listener is bound.
+    public func markListening() { state.withLockedValue { $0.bound += 1 } }
     public func markDraining() { state.withLockedValue { $0.draining = true } }
 
-    /// Ready once the app listener is bound, until shutdown starts.
-    public var isReady: Bool { state.withLockedValue { $0.listening && !$0.draining } }
+    /// Ready once every app listener is bound, until shutdown starts.
+    public var isReady: Bool { state.withLockedValue { $0.bound >= listeners && !$0.draining } }
 }
 
 /// The admin listener: `/healthz`, `/readyz`, `/metrics` and `/config_dump`.

@@ -32,12 +32,12 @@ public struct Sidecar: Sendable {
             credentials.refresh(sources: initial.bundle.providers.compactMap { $0.spec.auth?.apiKey })
             metrics.recordReload(success: true, version: 1)
         }
-        let readiness = Readiness()
+        let readiness = Readiness(listeners: settings.tlsListen == nil ? 1 : 2)
         let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.eventLoopThreads))
         let upstreams = UpstreamClients(eventLoopGroup: eventLoopGroup, proxy: EgressProxy(environment: ProcessInfo.processInfo.environment))
         let accessLog = AccessLog(enabled: settings.accessLog)
         let health = BackendHealth()
-        let globalStore = settings.globalStore.map { RedisCounterStore(client: RESPClient(host: $0.host, port: $0.port, group: eventLoopGroup)) }
+        let globalStore = settings.globalStore.map { RedisCounterStore(client: RESPClient(host: $0.host, port: $0.port, timeout: settings.globalStoreTimeout.duration, group: eventLoopGroup)) }
         let usageReporter = try settings.operatorSubscription.map { subscription in
             try UsageReporter(subscription: subscription, sidecarID: settings.sidecarID, eventLoopGroup: eventLoopGroup, logger: logger)
         }
@@ -50,7 +50,7 @@ public struct Sidecar: Sendable {
             let material = try LoopbackTLS.loadOrCreate(stateDirectory: settings.operatorSubscription?.cacheDirectory)
             let bundle = try material.writeFiles(to: settings.tlsDirectory)
             logger.info("loopback TLS ready", metadata: ["ca-bundle": "\(bundle)"])
-            return HTTPServer(name: "app-tls", address: address, handler: handler, maximumBodyBytes: settings.maximumRequestBodyBytes, eventLoopGroup: eventLoopGroup, logger: logger, tls: try material.serverContext())
+            return HTTPServer(name: "app-tls", address: address, handler: handler, maximumBodyBytes: settings.maximumRequestBodyBytes, eventLoopGroup: eventLoopGroup, logger: logger, tls: try material.serverContext(), onBound: { _ in readiness.markListening() })
         }
         let appServer = HTTPServer(
             name: "app",

@@ -53,6 +53,9 @@ public struct SidecarSettings: Sendable {
     public var workload = WorkloadIdentity()
     /// `host:port` of the Redis-compatible store for `scope: Global` limits and budgets; `nil` keeps all in memory.
     public var globalStore: ListenAddress?
+    /// How long a connect or command to the global store may take before the limit's `failureMode` applies. A
+    /// store on the node or in the cluster answers in well under a millisecond; the default allows for a busy one.
+    public var globalStoreTimeout = TimeSpan(milliseconds: 250)
     /// Cluster mode: policy comes from the operator's snapshot service instead of `configPath`.
     public var operatorSubscription: OperatorSubscription?
     /// Loopback HTTPS app listener (Bedrock bearer mode); `nil` leaves it off.

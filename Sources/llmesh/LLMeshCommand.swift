@@ -73,6 +73,9 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(name: .customLong("global-store"), help: "host:port of the Redis-compatible store for Global limits and budgets (default: $LLMESH_GLOBAL_STORE; none keeps everything in memory).")
     var globalStore: String?
 
+    @Option(name: .customLong("global-store-timeout"), help: "How long a connect or command to the global store may take before a limit's failureMode applies.")
+    var globalStoreTimeout = "250ms"
+
     @Option(name: .customLong("workload-namespace"), help: "Namespace of the served pod (default: $LLMESH_POD_NAMESPACE or default).")
     var workloadNamespace: String?
 
@@ -115,6 +118,9 @@ struct SidecarCommand: AsyncParsableCommand {
         if let store = effectiveGlobalStore, ListenAddress(parsing: store) == nil {
             throw ValidationError("--global-store must be host:port, got \(store)")
         }
+        guard let storeTimeout = TimeSpan(parsing: globalStoreTimeout), storeTimeout.milliseconds >= 1 else {
+            throw ValidationError("--global-store-timeout must be a duration such as 250ms")
+        }
         for label in workloadLabels where !label.contains("=") { throw ValidationError("--workload-label must be key=value, got \(label)") }
         if let tlsListen, ListenAddress(parsing: tlsListen) == nil { throw ValidationError("--tls-listen must be host:port, got \(tlsListen)") }
         guard let session = TimeSpan(parsing: awsSessionDuration), (900...43_200).contains(session.milliseconds / 1000) else {
@@ -150,6 +156,7 @@ struct SidecarCommand: AsyncParsableCommand {
         settings.accessLog = !noAccessLog
         settings.eventLoopThreads = eventLoopThreads
         settings.globalStore = effectiveGlobalStore.flatMap(ListenAddress.init(parsing:))
+        settings.globalStoreTimeout = TimeSpan(parsing: globalStoreTimeout) ?? settings.globalStoreTimeout
         var workload = WorkloadIdentity.fromEnvironment(ProcessInfo.processInfo.environment)
         if let workloadNamespace { workload.namespace = workloadNamespace }
         if let workloadServiceAccount { workload.serviceAccount = workloadServiceAccount }

@@ -136,8 +136,9 @@ import Testing
                         do { _ = try await resolver.credentials(); return nil } catch { return (error as? AWSCredentialError)?.code }
                     }
                 }
-                _ = await Harness.eventually { server.requestCount == 2 }
-                try? await Task.sleep(for: .milliseconds(200))
+                // Every caller has joined the one fetch, held at the gate, before it fails.
+                let joined = await Harness.eventually(within: 30) { server.requestCount == 2 && resolver.waitingCallers == 20 }
+                #expect(joined)
                 gate.open()
                 var codes: [String?] = []
                 for await code in group { codes.append(code) }

@@ -157,7 +157,9 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
         let clock = ContinuousClock()
         for (number, document) in documents.enumerated() {
             let elapsed = clock.measure { Self.checkParsers(Array(document.utf8), "adversarial \(number)") }
-            #expect(elapsed < .seconds(5), "adversarial document \(number) took \(elapsed)")
+            // A guard against a quadratic scan (hours at 1 MiB), not a timing assertion: a linear one takes
+            // milliseconds, so the bound holds on any machine however loaded.
+            #expect(elapsed < .seconds(60), "adversarial document \(number) took \(elapsed)")
         }
     }
 

@@ -141,7 +141,7 @@ enum Harness {
     }
 
     /// Polls `condition` for up to `seconds` (for effects of background work).
-    static func eventually(within seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+    static func eventually(within seconds: Double = 20, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if condition() { return true }

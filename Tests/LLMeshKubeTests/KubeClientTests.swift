@@ -199,7 +199,8 @@ import Testing
 
     @Test func leaderElectionHasOneLeaderAndFailsOver() async throws {
         try await Self.withEnvironment { server, client in
-        let timing = LeaderElectionTiming(leaseDuration: .milliseconds(1500), renewDeadline: .milliseconds(1000), retryPeriod: .milliseconds(200))
+        // A lease far longer than any scheduling stall on a busy machine: the follower must not take over early.
+        let timing = LeaderElectionTiming(leaseDuration: .seconds(5), renewDeadline: .seconds(4), retryPeriod: .milliseconds(200))
         let first = LeaderElector(client: client, leaseName: "op", namespace: "default", identity: "one", timing: timing, logger: Logger(label: "one"))
         let second = LeaderElector(client: client, leaseName: "op", namespace: "default", identity: "two", timing: timing, logger: Logger(label: "two"))
         let firstTask = Task { await first.run { _ in } }
@@ -211,7 +212,7 @@ import Testing
         firstTask.cancel()
         await firstTask.value
         #expect(!first.isLeader)
-        try await waitUntil(seconds: 3) { second.isLeader }
+        try await waitUntil(seconds: 20) { second.isLeader }
         let lease = try await client.get(.leases, ObjectKey(namespace: "default", name: "op"))
         #expect(lease.spec?["holderIdentity"] == "two")
         #expect(lease.spec?["leaseTransitions"] == 1)
@@ -226,7 +227,7 @@ import Testing
         let task = Task { await elector.run { _ in } }
         try await waitUntil { elector.isLeader }
         await server.shutdown()
-        let steppedDown = (try? await waitUntil(seconds: 3) { !elector.isLeader }) != nil
+        let steppedDown = (try? await waitUntil(seconds: 15) { !elector.isLeader }) != nil
         task.cancel()
         await task.value
         try? await client.shutdown()
@@ -242,7 +243,7 @@ extension InformerChange {
 }
 
 /// Polls `condition` until it holds, failing after `seconds`.
-func waitUntil(seconds: Double = 5, _ condition: @Sendable () async throws -> Bool) async throws {
+func waitUntil(seconds: Double = 20, _ condition: @Sendable () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if try await condition() { return }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LLMeshKube
+import NIOConcurrencyHelpers
 
 @Suite struct KubeConfigTests {
     @Test func readsCurrentContextWithTokenAndInlineCA() throws {
@@ -63,11 +64,13 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data("first".utf8).write(to: file)
-        let source = BearerTokenSource(path: file.path, refreshInterval: .milliseconds(50))
+        let clock = NIOLockedValueBox(ContinuousClock.now)
+        let source = BearerTokenSource(path: file.path, refreshInterval: .seconds(60)) { clock.withLockedValue { $0 } }
         #expect(try source.token() == "first")
         try Data("second".utf8).write(to: file)
+        clock.withLockedValue { $0 += .seconds(59) }
         #expect(try source.token() == "first")
-        try await Task.sleep(for: .milliseconds(80))
+        clock.withLockedValue { $0 += .seconds(1) }
         #expect(try source.token() == "second")
     }
 }

@@ -130,6 +130,23 @@ enum Objects {
         #expect(await store.waitForNewer(namespace: "team-a", after: 11, timeout: .milliseconds(20)) == nil)
         #expect(await store.waiterCount == 0)
     }
+
+    @Test(.timeLimit(.minutes(1))) func aTimeoutOrCancellationBeforeTheParkIsNotLost() async {
+        let store = SnapshotStore()
+        await store.update(namespace: "team-a", bundle: PolicyBundle(), credentials: [:], sourceVersion: 1)
+        // A zero timeout races the park on every call; each must still answer, and leave no waiter behind.
+        await withTaskGroup(of: PolicySnapshot?.self) { group in
+            for _ in 0..<200 { group.addTask { await store.waitForNewer(namespace: "team-a", after: 1, timeout: .zero) } }
+            for await answer in group { #expect(answer == nil) }
+        }
+        // So must a long-poll whose request is gone (cancelled) before it parks.
+        for _ in 0..<200 {
+            let cancelled = Task { await store.waitForNewer(namespace: "team-a", after: 1, timeout: .seconds(60)) }
+            cancelled.cancel()
+            #expect(await cancelled.value == nil)
+        }
+        #expect(await store.waiterCount == 0)
+    }
 }
 
 func sha256Hex(_ text: String) -> String {

@@ -4,6 +4,17 @@ import Testing
 @testable import LLMeshSidecar
 
 @Suite struct SupportTypesTests {
+    @Test func readyOnlyOnceEveryAppListenerIsBoundAndUntilDraining() {
+        let readiness = Readiness(listeners: 2)
+        #expect(!readiness.isReady)
+        readiness.markListening()
+        #expect(!readiness.isReady, "the HTTPS listener is not bound yet")
+        readiness.markListening()
+        #expect(readiness.isReady)
+        readiness.markDraining()
+        #expect(!readiness.isReady)
+    }
+
     @Test func readsProxyEnvironmentLikeCurl() {
         let proxy = EgressProxy(environment: ["HTTPS_PROXY": "http://user:pw@proxy.corp:3128", "no_proxy": "internal.corp, .svc.cluster.local,10.0.0.1"])
         #expect(proxy.https == EgressProxy.Server(host: "proxy.corp", port: 3128))

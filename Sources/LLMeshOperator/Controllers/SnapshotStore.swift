@@ -19,6 +19,9 @@ public actor SnapshotStore {
     /// The JSON of each namespace's current snapshot, made once per version however many sidecars fetch it.
     private var encoded: [String: (version: Int, bytes: [UInt8])] = [:]
     private var nextWaiterID: UInt64 = 0
+    /// Long-polls between their start and their answer. A waiter parks only while its id is here, so a timeout or a
+    /// cancellation that comes before the park is not lost.
+    private var openWaits: Set<UInt64> = []
 
     public init() {}
 
@@ -66,6 +69,8 @@ public actor SnapshotStore {
         if let current = snapshots[namespace], Self.isNews(current, after: after, knownHash: knownHash) { return Delivery(snapshot: current, changedAt: nil) }
         let id = nextWaiterID
         nextWaiterID += 1
+        openWaits.insert(id)
+        defer { openWaits.remove(id) }
         return await withTaskGroup(of: Delivery?.self) { group in
             group.addTask {
                 await withTaskCancellationHandler {
@@ -88,7 +93,9 @@ public actor SnapshotStore {
     private func park(namespace: String, after: Int, knownHash: String?, id: UInt64) async -> Delivery? {
         await withCheckedContinuation { continuation in
             let waiter = Waiter(after: after, knownHash: knownHash, continuation: continuation, id: id)
-            if let current = snapshots[namespace], waiter.wants(current) {
+            if !openWaits.contains(id) {
+                continuation.resume(returning: nil)
+            } else if let current = snapshots[namespace], waiter.wants(current) {
                 continuation.resume(returning: Delivery(snapshot: current, changedAt: nil))
             } else {
                 waiters[namespace, default: []].append(waiter)
@@ -97,6 +104,7 @@ public actor SnapshotStore {
     }
 
     private func cancelWaiter(namespace: String, id: UInt64) {
+        openWaits.remove(id)
         guard let index = waiters[namespace]?.firstIndex(where: { $0.id == id }) else { return }
         let waiter = waiters[namespace]?.remove(at: index)
         waiter?.continuation.resume(returning: nil)
