@@ -50,7 +50,7 @@ def irsa_env(moto_sts, token_file, role_arn=ROLE_ARN):
             "AWS_ENDPOINT_URL_STS": moto_sts.url}
 
 
-def new_log_entries(car, before, count=1, timeout=5):
+def new_log_entries(car, before, count=1, timeout=30):
     """The access-log lines written after the first `before` ones (waits for `count` of them)."""
     deadline = time.time() + timeout
     while time.time() < deadline and len(car.access_log()) < before + count:

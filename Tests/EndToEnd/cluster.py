@@ -7,27 +7,15 @@ import pathlib
 import shutil
 import signal
 import subprocess
-import time
 
 import httpx
 import trustme
 
-from conftest import BINARY, Sidecar, free_port
+from conftest import BINARY, Sidecar, free_port, wait_until
 
 APISERVER = os.environ.get("LLMESH_TEST_APISERVER", str(pathlib.Path(BINARY).parent / "llmesh-test-apiserver"))
 KUBECTL = shutil.which("kubectl")
 OPERATOR_AUDIENCE = "llmesh.io/operator"
-
-
-def wait_until(predicate, timeout=10, interval=0.05, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"{what} not met within {timeout}s (last: {last!r})")
 
 
 class ApiServer:
@@ -63,7 +51,7 @@ class ApiServer:
                 return entry
         return None
 
-    def wait_for_condition(self, kind, name, namespace, status, timeout=15, condition="Ready"):
+    def wait_for_condition(self, kind, name, namespace, status, timeout=30, condition="Ready"):
         return wait_until(lambda: (c := self.condition(kind, name, namespace, condition)) and c["status"] == status and c, timeout=timeout,
                           what=f"{kind}/{name} {condition}={status}")
 
@@ -131,7 +119,7 @@ class Operator:
             return False
 
     def metrics(self):
-        return httpx.get(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=2).text
+        return httpx.get(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10).text
 
     def metric(self, name):
         for line in self.metrics().splitlines():
@@ -170,4 +158,4 @@ class ClusterSidecar(Sidecar):
                      "--listen", f"127.0.0.1:{self.port}", "--admin-listen", f"127.0.0.1:{self.admin_port}", *extra_args]
 
     def models(self):
-        return sorted(m["id"] for m in httpx.get(f"{self.url}/v1/models", timeout=2).json()["data"])
+        return sorted(m["id"] for m in httpx.get(f"{self.url}/v1/models", timeout=10).json()["data"])

@@ -1,10 +1,12 @@
 """Fixtures that run the real llmesh binary and a fake provider, and SDK clients configured only by environment."""
+import contextlib
 import json
 import os
 import pathlib
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import httpx
@@ -18,10 +20,63 @@ OPENAI_APP_KEY = "sk-app-not-forwarded"
 ANTHROPIC_APP_KEY = "sk-ant-app-not-forwarded"
 
 
+# Every port this session handed out (free or dead), so that no two servers of one run are ever given the same one.
+_ports_handed_out = set()
+
+
 def free_port():
+    """A loopback port that is free now and was not handed out before in this test session."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_handed_out:
+            _ports_handed_out.add(port)
+            return port
+
+
+@contextlib.contextmanager
+def dead_port():
+    """A loopback port where connections are refused for certain while the context lasts: a socket holds it bound
+    but never listens, so no other process can start listening there by chance. For unreachable upstreams."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port = s.getsockname()[1]
+        _ports_handed_out.add(port)
+        yield port
+
+
+@pytest.fixture
+def refused_port():
+    """A port nobody listens on, for the whole test (see `dead_port`)."""
+    with dead_port() as port:
+        yield port
+
+
+def wait_until(predicate, timeout=30, interval=0.05, what="condition"):
+    """Polls `predicate` until it returns something truthy, and returns that; fails after `timeout` seconds. An HTTP
+    error (refused connection, timeout) while polling means "not yet", as a server may still be starting or busy."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = predicate()
+        except httpx.HTTPError as error:
+            last = error
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"{what} not met within {timeout}s (last: {last!r})")
+
+
+def write_atomically(path, text):
+    """Replaces a file's content in one step (a temporary file in the same directory, then a rename), as the kubelet
+    updates mounted files: a process polling the file sees the old content or the new, never a half-written one."""
+    path = pathlib.Path(path)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as temporary:
+        temporary.write(text)
+    os.replace(temporary.name, path)
 
 
 class Sidecar:
@@ -76,10 +131,12 @@ class Sidecar:
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
 
     def access_log(self):
-        lines = self.stdout_path.read_text().splitlines() if self.stdout_path.exists() else []
-        return [json.loads(line) for line in lines if line.strip()]
+        text = self.stdout_path.read_text() if self.stdout_path.exists() else ""
+        # A last line without its newline is still being written: it is not an entry yet.
+        complete = text[:text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
-    def wait_for_log(self, predicate, timeout=5):
+    def wait_for_log(self, predicate, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
             entries = [e for e in self.access_log() if predicate(e)]

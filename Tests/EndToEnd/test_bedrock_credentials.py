@@ -1,7 +1,6 @@
 """Where the sidecar's AWS credentials come from: IRSA (web identity against moto's STS), token rotation, the
 roleARN override, EKS Pod Identity, and what the app sees when STS is down or refuses; never a secret in a log."""
 import json
-import os
 import re
 import time
 
@@ -11,12 +10,15 @@ import openai
 import pytest
 
 from bedrock_support import MESSAGES, ROLE_ARN, bedrock_config, irsa_env
-from conftest import APP_AWS_KEY, HAIKU, aws_sidecar, bedrock_client, free_port
+from conftest import APP_AWS_KEY, HAIKU, aws_sidecar, bedrock_client, write_atomically
 from fake_aws import FakePodIdentityAgent, moto_assumed_roles
 from fake_bedrock import DEFAULT_TEXT
 
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-FAST_REFRESH = ["--aws-session-duration", "900s", "--aws-refresh-advisory", "899s", "--aws-refresh-mandatory", "1s"]
+# 900 s sessions with a 895 s advisory window: credentials enter it about 5 s after they were fetched. The window is
+# honoured only while it is shorter than the credentials' lifetime as the sidecar measures it (expiration minus the
+# time the fetch finished), so it leaves a few seconds for STS latency and the whole-second expiration.
+FAST_REFRESH = ["--aws-session-duration", "900s", "--aws-refresh-advisory", "895s", "--aws-refresh-mandatory", "1s"]
 
 
 @pytest.fixture
@@ -44,13 +46,11 @@ def run(tmp_path, fake_bedrock, aws_env, sdk_env):
 
 def write_token(path, token):
     """Replaces the token file atomically, as the kubelet does when it rotates a projected token."""
-    temporary = path.with_name(path.name + ".new")
-    temporary.write_text(token)
-    os.replace(temporary, path)
+    write_atomically(path, token)
 
 
 def aws_status(car):
-    dump = httpx.get(car.admin("/config_dump")).json()
+    dump = httpx.get(car.admin("/config_dump"), timeout=30).json()
     [provider] = [p for p in dump["providerStatus"] if p["name"] == "bedrock"]
     return provider.get("aws"), json.dumps(dump)
 
@@ -104,14 +104,16 @@ def test_a_rotated_token_is_used_by_the_next_refresh(run, moto_sts, fake_bedrock
     [call] = moto_sts.web_identity_calls()
     assert call["WebIdentityToken"] == first and call["DurationSeconds"] == "900"
     write_token(token_file, second)
-    time.sleep(1.2)  # now inside the advisory window: the next request starts a background refresh
-    car.app.converse(modelId=HAIKU, messages=MESSAGES)
-    deadline = time.time() + 10
+    # Keep calling: once the credentials are inside the advisory window (about 5 s after the fetch), a request starts
+    # one background refresh, which reads the rotated token. Until then requests use the cached credentials.
+    deadline = time.time() + 30
     while time.time() < deadline and not any(c["WebIdentityToken"] == second for c in moto_sts.web_identity_calls()):
-        time.sleep(0.1)
+        car.app.converse(modelId=HAIKU, messages=MESSAGES)
+        time.sleep(0.25)
     tokens = [c["WebIdentityToken"] for c in moto_sts.web_identity_calls()]
     assert tokens[0] == first and second in tokens, tokens
     assert first not in tokens[tokens.index(second):], "the file is re-read for every STS call"
+    deadline = time.time() + 20
     while time.time() < deadline and aws_status(car)[0]["refreshes"] < 2:
         time.sleep(0.1)
     car.app.converse(modelId=HAIKU, messages=MESSAGES)
@@ -188,10 +190,10 @@ def assert_sidecar_error(status, headers, message):
     return code
 
 
-def test_sts_down_is_a_clear_error_in_each_dialect(run, moto_sts, fake_bedrock, tmp_path):
+def test_sts_down_is_a_clear_error_in_each_dialect(run, moto_sts, fake_bedrock, tmp_path, refused_port):
     token_file = tmp_path / "token"
     write_token(token_file, "eyJ.sts-down-token.sig-6666")
-    env = dict(irsa_env(moto_sts, token_file), AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{free_port()}")
+    env = dict(irsa_env(moto_sts, token_file), AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{refused_port}")
     car = run(env)
     with pytest.raises(botocore.exceptions.ClientError) as error:
         car.app.converse(modelId=HAIKU, messages=MESSAGES)

@@ -1,6 +1,7 @@
 """Sidecars in cluster mode: policy pushed by the operator, static stability without it, namespace isolation of the
 snapshot service, and fleet-wide spend in status. The API server is simulated; sidecars, operator and SDK are real."""
 import signal
+import ssl
 import time
 
 import httpx
@@ -112,7 +113,7 @@ def test_snapshot_service_serves_only_the_tokens_namespace(cluster):
     api, operator, _, certificates = cluster
     api.register_token("token-team-b", "team-b")
     api.register_token("token-other-audience", "team-a", audiences=("https://kubernetes.default.svc",))
-    client = httpx.Client(verify=str(certificates.ca_file))
+    client = httpx.Client(verify=ssl.create_default_context(cafile=str(certificates.ca_file)))
     url = f"{operator.url}/v1/snapshots/team-a"
     assert client.get(url, headers={"Authorization": "Bearer token-team-a-1"}).status_code == 200
     other_namespace = client.get(url, headers={"Authorization": "Bearer token-team-b"})

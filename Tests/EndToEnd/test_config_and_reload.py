@@ -1,12 +1,11 @@
 """`llmesh check`, live reload of the config file, and API-key rotation."""
 import subprocess
-import time
 
 import httpx
 import openai
 import pytest
 
-from conftest import BINARY, Sidecar, standard_config
+from conftest import BINARY, Sidecar, standard_config, wait_until, write_atomically
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -62,15 +61,6 @@ def test_sidecar_refuses_to_start_on_a_bad_file(tmp_path):
     assert "unknown field" in car.stderr()
 
 
-def poll(predicate, timeout=5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_reload_applies_good_files_and_keeps_the_old_policy_on_bad_ones(fake, tmp_path, sdk_env):
     key_file = tmp_path / "key"
     key_file.write_text("sk-upstream-openai")
@@ -81,12 +71,15 @@ def test_reload_applies_good_files_and_keeps_the_old_policy_on_bad_ones(fake, tm
         client = openai.OpenAI(max_retries=0)
         with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(model="turbo", messages=MESSAGES)
-        car.config.write_text(config.replace("aliases: [fast]", "aliases: [fast, turbo]"))
-        assert poll(lambda: httpx.post(f"{car.url}/v1/chat/completions", json={"model": "turbo", "messages": MESSAGES}).status_code == 200)
+        # Files are replaced in one step, as the kubelet does: the sidecar polls every 200 ms and must never read
+        # half a file, which would count as one more rejected reload.
+        write_atomically(car.config, config.replace("aliases: [fast]", "aliases: [fast, turbo]"))
+        wait_until(lambda: httpx.post(f"{car.url}/v1/chat/completions", json={"model": "turbo", "messages": MESSAGES}, timeout=30).status_code == 200,
+                   interval=0.1, what="the new alias is served")
         assert httpx.get(car.admin("/config_dump")).json()["version"] == 2
 
-        car.config.write_text(config.replace("kind: LLMRoute", "kind: LLMRoot", 1))
-        assert poll(lambda: "config file rejected" in car.stderr())
+        write_atomically(car.config, config.replace("kind: LLMRoute", "kind: LLMRoot", 1))
+        wait_until(lambda: "config file rejected" in car.stderr(), interval=0.1, what="the bad file is rejected")
         assert "must be one of LLMProvider, LLMRoute, VirtualKey, LLMPolicy" in car.stderr()
         assert client.chat.completions.create(model="turbo", messages=MESSAGES).choices[0].message.content
         assert httpx.get(car.admin("/config_dump")).json()["version"] == 2
@@ -104,8 +97,9 @@ def test_rotated_key_file_is_used_without_restart(fake, tmp_path, sdk_env):
         client = openai.OpenAI(max_retries=0)
         assert client.chat.completions.create(model="fast", messages=MESSAGES)
         fake.openai_key = "sk-rotated"
-        key_file.write_text("sk-rotated\n")
-        assert poll(lambda: httpx.post(f"{car.url}/v1/chat/completions", json={"model": "fast", "messages": MESSAGES}).status_code == 200)
+        write_atomically(key_file, "sk-rotated\n")
+        wait_until(lambda: httpx.post(f"{car.url}/v1/chat/completions", json={"model": "fast", "messages": MESSAGES}, timeout=30).status_code == 200,
+                   interval=0.1, what="the rotated key is used")
         assert fake.recorded()[-1].header("authorization") == "Bearer sk-rotated"
     finally:
         fake.openai_key = "sk-upstream-openai"

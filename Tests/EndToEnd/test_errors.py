@@ -4,7 +4,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import Sidecar, free_port, standard_config
+from conftest import Sidecar, dead_port, standard_config
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -69,18 +69,24 @@ def test_a_stream_cut_by_the_upstream_raises_in_the_sdk(openai_client):
 
 
 @pytest.fixture(scope="module")
-def strict_sidecar(fake, tmp_path_factory):
+def nobody_port():
+    """Held bound but never listening for the module's lifetime: connections to it are refused for certain."""
+    with dead_port() as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def strict_sidecar(fake, tmp_path_factory, nobody_port):
     """A sidecar with a tiny body limit, a short upstream timeout and a provider nobody listens for."""
     directory = tmp_path_factory.mktemp("strict")
     key_file = directory / "key"
     key_file.write_text("sk-upstream-openai")
-    dead_port = free_port()
     extra = f"""
 ---
 apiVersion: llmesh.io/v1alpha1
 kind: LLMProvider
 metadata: {{name: nobody}}
-spec: {{type: OpenAICompatible, endpoint: "http://127.0.0.1:{dead_port}/v1", timeouts: {{connect: 1s}}}}
+spec: {{type: OpenAICompatible, endpoint: "http://127.0.0.1:{nobody_port}/v1", timeouts: {{connect: 1s}}}}
 ---
 apiVersion: llmesh.io/v1alpha1
 kind: LLMRoute

@@ -36,13 +36,13 @@ def redis_port(tmp_path_factory):
 
 
 def config(fake):
-    return dollar_a_token_provider("fake", fake, ["shared-model"]) + f"""---
+    return dollar_a_token_provider("fake", fake, ["shared-model"]) + """---
 apiVersion: llmesh.io/v1alpha1
 kind: LLMRoute
-metadata: {{name: shared}}
+metadata: {name: shared}
 spec:
-  match: {{model: shared}}
-  backends: [{{provider: fake, model: shared-model}}]
+  match: {model: shared}
+  backends: [{provider: fake, model: shared-model}]
 """ + virtual_key("limited", LIMITED_KEY, "  limits: {requestsPerMinute: 40, window: 3600s, scope: Global, onStoreUnavailable: FailClosed}\n") \
     + virtual_key("budget", BUDGET_KEY, f"  budget: {{usd: {BUDGET_USD}, period: Monthly}}\n")
 
@@ -50,8 +50,11 @@ spec:
 @pytest.fixture(scope="module")
 def fleet(redis_port, tmp_path_factory):
     fake = FakeProvider(openai_key="sk-global").start()
-    cars = [Sidecar(tmp_path_factory.mktemp(f"car{i}"), config(fake), extra_args=["--global-store", f"127.0.0.1:{redis_port}"],
-                    env={"E2E_OPENAI_KEY": "sk-global"}).start() for i in range(3)]
+    # A loaded CI machine can answer slower than the default 250 ms store timeout; these tests are about the limit
+    # and budget arithmetic, not about store latency, so give the store 5 s.
+    store_args = ["--global-store", f"127.0.0.1:{redis_port}", "--global-store-timeout", "5s"]
+    cars = [Sidecar(tmp_path_factory.mktemp(f"car{i}"), config(fake), extra_args=store_args, env={"E2E_OPENAI_KEY": "sk-global"}).start()
+            for i in range(3)]
     yield fake, cars
     for car in cars:
         assert car.stop() == 0
@@ -108,9 +111,9 @@ def test_fail_closed_when_the_store_is_gone(fake_unreachable_store):
 
 
 @pytest.fixture
-def fake_unreachable_store(tmp_path):
+def fake_unreachable_store(tmp_path, refused_port):
     fake = FakeProvider(openai_key="sk-global").start()
-    car = Sidecar(tmp_path, config(fake), extra_args=["--global-store", f"127.0.0.1:{free_port()}"], env={"E2E_OPENAI_KEY": "sk-global"}).start()
+    car = Sidecar(tmp_path, config(fake), extra_args=["--global-store", f"127.0.0.1:{refused_port}"], env={"E2E_OPENAI_KEY": "sk-global"}).start()
     try:
         status, code, _ = stream_once(car.url, LIMITED_KEY)
         # FailOpen (the default) on the budget key: the request goes through and is counted in metrics.

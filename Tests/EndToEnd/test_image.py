@@ -6,7 +6,6 @@ import pathlib
 import shutil
 import subprocess
 
-import pytest
 
 from conftest import ROOT
 

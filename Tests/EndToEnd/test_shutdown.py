@@ -26,29 +26,50 @@ spec:
 
 
 def test_sigterm_drains_in_flight_streams_and_exits_zero(tmp_path, sdk_env):
-    car = Sidecar(tmp_path, SLOW_MOCK).start()
+    # Ten words 700 ms apart: the stream runs for about 6 s after its first chunk, far longer than SIGTERM and the
+    # listener's close take even on a loaded machine, so it is certainly still in flight when the refusal is seen.
+    car = Sidecar(tmp_path, SLOW_MOCK.replace("chunkDelay: 150ms", "chunkDelay: 700ms")).start()
     sdk_env(car)
     client = openai.OpenAI(max_retries=0)
     result = {}
+    first_chunk = threading.Event()
+    finished = threading.Event()
 
     def stream():
-        chunks = client.chat.completions.create(model="slow", messages=[{"role": "user", "content": "x"}], stream=True)
-        result["text"] = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        try:
+            parts = []
+            for chunk in client.chat.completions.create(model="slow", messages=[{"role": "user", "content": "x"}], stream=True):
+                first_chunk.set()
+                if chunk.choices:
+                    parts.append(chunk.choices[0].delta.content or "")
+            result["text"] = "".join(parts)
+        except Exception as error:  # reported by the assertions below
+            result["error"] = error
+        finally:
+            finished.set()
 
-    reader = threading.Thread(target=stream)
+    reader = threading.Thread(target=stream, daemon=True)
     reader.start()
-    time.sleep(0.4)
+    assert first_chunk.wait(timeout=15), f"the stream never started: {result}"
     car.process.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
     refused = False
-    try:
-        httpx.get(f"{car.url}/v1/models", timeout=1)
-    except httpx.ConnectError:
-        refused = True
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{car.url}/v1/models", timeout=1)
+        except httpx.ConnectError:
+            refused = True
+            break
+        except httpx.TimeoutException:
+            pass
+        time.sleep(0.05)
+    in_flight_at_refusal = not finished.is_set()
     assert refused, "new connections must be refused once shutdown starts"
-    reader.join(timeout=10)
-    assert result.get("text") == "one two three four five six seven eight nine ten"
-    assert car.process.wait(timeout=10) == 0
+    assert in_flight_at_refusal, f"the stream must still be in flight when the listener has closed (test precondition): {result}"
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "the in-flight stream must finish during the drain"
+    assert result.get("text") == "one two three four five six seven eight nine ten", result
+    assert car.process.wait(timeout=30) == 0
     assert "sidecar stopped" in car.stderr()
 
 
