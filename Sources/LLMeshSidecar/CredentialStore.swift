@@ -13,8 +13,16 @@ public final class CredentialStore: Sendable {
     private let snapshotKeys = NIOLockedValueBox<[String: String]>([:])
     private let environment: @Sendable (String) -> String?
 
-    public init(environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] }) {
-        self.environment = environment
+    /// - Parameter environment: looks up a variable; by default in this process's environment, copied once here
+    ///   (a process's environment does not change under it, and `ProcessInfo.environment` builds a whole dictionary
+    ///   on every call, which cost more than the rest of a request's credential handling).
+    public init(environment: (@Sendable (String) -> String?)? = nil) {
+        if let environment {
+            self.environment = environment
+        } else {
+            let variables = ProcessInfo.processInfo.environment
+            self.environment = { variables[$0] }
+        }
     }
 
     /// The key for `source`, or a reason it is unavailable.

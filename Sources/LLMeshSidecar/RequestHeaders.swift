@@ -128,31 +128,44 @@ struct URLParts {
     /// The `host` header value: the authority as written, without user info.
     var authority: String
 
+    /// Parses on UTF-8 bytes: every delimiter is ASCII, and this runs for every upstream request.
     init?(_ text: String) {
-        guard let schemeEnd = text.range(of: "://") else { return nil }
-        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        let bytes = Array(text.utf8)
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes.count >= colon + 3,
+            bytes[colon + 1] == UInt8(ascii: "/"), bytes[colon + 2] == UInt8(ascii: "/")
+        else { return nil }
+        let scheme = string(0..<colon).lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
-        var authority = text[schemeEnd.upperBound...].prefix { $0 != "/" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
-        let host: Substring
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            host = authority[authority.index(after: authority.startIndex)..<close]
+        let authorityEnd = bytes[(colon + 3)...].firstIndex(of: UInt8(ascii: "/")) ?? bytes.count
+        var authorityStart = colon + 3
+        if let at = bytes[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")) { authorityStart = at + 1 }
+        let authority = authorityStart..<authorityEnd
+        let host: Range<Int>
+        var portStart: Int?
+        if bytes[authority].first == UInt8(ascii: "["), let close = bytes[authority].firstIndex(of: UInt8(ascii: "]")) {
+            host = (authority.lowerBound + 1)..<close
+            if close + 1 < authorityEnd {
+                guard bytes[close + 1] == UInt8(ascii: ":") else { return nil }
+                portStart = close + 2
+            }
         } else {
-            host = authority.prefix { $0 != ":" }
+            let hostEnd = bytes[authority].firstIndex(of: UInt8(ascii: ":")) ?? authorityEnd
+            host = authority.lowerBound..<hostEnd
+            if hostEnd < authorityEnd { portStart = hostEnd + 1 }
         }
         guard !host.isEmpty else { return nil }
         var port = scheme == "https" ? 443 : 80
-        if let colon = authority.lastIndex(of: ":"), !authority[colon...].contains("]") {
-            guard let explicit = Int(authority[authority.index(after: colon)...]), (1...65535).contains(explicit) else { return nil }
+        if let portStart {
+            guard let explicit = Int(string(portStart..<authorityEnd)), (1...65535).contains(explicit) else { return nil }
             port = explicit
         }
-        let path = text[schemeEnd.upperBound...].drop { $0 != "/" }
         self.text = text
         self.scheme = scheme
-        self.host = String(host)
+        self.host = string(host)
         self.port = port
-        self.pathAndQuery = path.isEmpty ? "/" : String(path)
-        self.authority = String(authority)
+        self.pathAndQuery = authorityEnd < bytes.count ? string(authorityEnd..<bytes.count) : "/"
+        self.authority = string(authority)
     }
 }
 

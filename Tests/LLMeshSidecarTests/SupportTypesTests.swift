@@ -28,6 +28,21 @@ import Testing
         #expect(EgressProxy.parseServer("proxy") == EgressProxy.Server(host: "proxy", port: 80))
     }
 
+    @Test func parsesUpstreamURLs() throws {
+        let plain = try #require(URLParts("http://127.0.0.1:18000/v1/chat/completions?x=1"))
+        #expect(plain.scheme == "http" && plain.host == "127.0.0.1" && plain.port == 18000)
+        #expect(plain.pathAndQuery == "/v1/chat/completions?x=1" && plain.authority == "127.0.0.1:18000")
+        let tls = try #require(URLParts("HTTPS://user:pw@bedrock-runtime.us-east-1.amazonaws.com/model/a%3A0/converse"))
+        #expect(tls.scheme == "https" && tls.port == 443 && tls.host == "bedrock-runtime.us-east-1.amazonaws.com")
+        #expect(tls.authority == "bedrock-runtime.us-east-1.amazonaws.com" && tls.pathAndQuery == "/model/a%3A0/converse")
+        let v6 = try #require(URLParts("http://[::1]:8080"))
+        #expect(v6.host == "::1" && v6.port == 8080 && v6.pathAndQuery == "/" && v6.authority == "[::1]:8080")
+        #expect(URLParts("http://[fd00::1]/x")?.port == 80)
+        for bad in ["", "ftp://h/x", "http:/h", "http://", "http://:80/x", "http://h:0/", "http://h:65536/", "http://h:8o/", "http://[::1]x/", "http://h:1:2/", "://h"] {
+            #expect(URLParts(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func parsesListenAddresses() {
         #expect(ListenAddress(parsing: "127.0.0.1:15080") == ListenAddress(host: "127.0.0.1", port: 15080))
         #expect(ListenAddress(parsing: "[::1]:9") == ListenAddress(host: "::1", port: 9))
