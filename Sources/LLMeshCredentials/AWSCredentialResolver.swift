@@ -26,6 +26,8 @@ public final class AWSCredentialResolver: Sendable {
 
     /// The region for signing and for STS: configuration, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`.
     public let region: String
+    /// Signing keys derived from these credentials, shared by every request signed with them.
+    public let signingKeys = SigV4KeyCache()
     private let selection: Result<AWSCredentialSource, AWSCredentialError>
     private let context: FetchContext
     private let state = NIOLockedValueBox(State())

@@ -10,6 +10,8 @@ import Foundation
 public struct SigV4Signer: Sendable {
     public var service: String
     public var region: String
+    /// Where derived signing keys are kept between requests; without one, every signature derives its key.
+    public var keyCache: SigV4KeyCache?
 
     /// Headers botocore never signs.
     static let unsignedHeaders: Set<String> = [
@@ -17,9 +19,10 @@ public struct SigV4Signer: Sendable {
         "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id", "authorization",
     ]
 
-    public init(service: String, region: String) {
+    public init(service: String, region: String, keyCache: SigV4KeyCache? = nil) {
         self.service = service
         self.region = region
+        self.keyCache = keyCache
     }
 
     /// The headers to add to a request: `x-amz-date`, `x-amz-security-token` when the credentials have one, and
@@ -65,6 +68,13 @@ public struct SigV4Signer: Sendable {
 
     /// `HMAC("AWS4"+secret, day)` → region → service → `aws4_request`.
     func signingKey(secret: String, day: String) -> SymmetricKey {
+        guard let keyCache else { return deriveSigningKey(secret: secret, day: day) }
+        return keyCache.key(for: SigV4KeyCache.Scope(secret: secret, day: day, region: region, service: service)) {
+            deriveSigningKey(secret: secret, day: day)
+        }
+    }
+
+    func deriveSigningKey(secret: String, day: String) -> SymmetricKey {
         var key = SymmetricKey(data: Array(("AWS4" + secret).utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))

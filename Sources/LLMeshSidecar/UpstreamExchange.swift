@@ -114,7 +114,7 @@ extension LLMRequestHandler {
             urlText = base + "/model/" + SigV4Signer.encodePathSegment(backend.upstreamModel) + operation
             headers = translation == nil ? Self.bedrockHeaders(context.incomingHeaders) : Self.translatedHeaders()
             if provider.auth?.apiKey == nil {
-                signing = BedrockSigning(resolver: resolver, signer: SigV4Signer(service: "bedrock", region: resolver.region))
+                signing = BedrockSigning(resolver: resolver, signer: SigV4Signer(service: "bedrock", region: resolver.region, keyCache: resolver.signingKeys))
             }
         } else {
             guard let endpoint = provider.effectiveEndpoint else {

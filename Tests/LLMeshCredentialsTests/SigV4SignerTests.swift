@@ -1,3 +1,4 @@
+import Crypto
 import Testing
 @testable import LLMeshCredentials
 
@@ -43,6 +44,29 @@ import Testing
         // AWS documentation's example: secret wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY, 20120215, us-east-1, iam.
         let key = SigV4Signer(service: "iam", region: "us-east-1").signingKey(secret: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", day: "20120215")
         #expect(key.withUnsafeBytes { SigV4Signer.hex(Array($0)) } == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d")
+    }
+
+    @Test func aCachedSigningKeyIsReusedOnlyForTheSameSecretDayRegionAndService() {
+        let cache = SigV4KeyCache()
+        let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        let cached = SigV4Signer(service: "iam", region: "us-east-1", keyCache: cache)
+        let plain = SigV4Signer(service: "iam", region: "us-east-1")
+        func hex(_ key: SymmetricKey) -> String { key.withUnsafeBytes { SigV4Signer.hex(Array($0)) } }
+        var derivations = 0
+        for _ in 0..<3 {
+            _ = cache.key(for: .init(secret: secret, day: "20120215", region: "us-east-1", service: "iam")) {
+                derivations += 1
+                return plain.deriveSigningKey(secret: secret, day: "20120215")
+            }
+        }
+        #expect(derivations == 1)
+        #expect(hex(cached.signingKey(secret: secret, day: "20120215")) == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d")
+        // A new day, a refreshed secret, or another region each give their own key, never the cached one.
+        for (secretUsed, day) in [(secret, "20120216"), ("another-secret", "20120215"), (secret, "20120215")] {
+            #expect(hex(cached.signingKey(secret: secretUsed, day: day)) == hex(plain.deriveSigningKey(secret: secretUsed, day: day)))
+        }
+        let otherRegion = SigV4Signer(service: "iam", region: "eu-west-1", keyCache: cache)
+        #expect(hex(otherRegion.signingKey(secret: secret, day: "20120215")) == hex(SigV4Signer(service: "iam", region: "eu-west-1").deriveSigningKey(secret: secret, day: "20120215")))
     }
 
     @Test func canonicalisesQueriesAndHeaders() {
