@@ -88,23 +88,30 @@ enum KeyHash {
 
 /// `*` globs for model names (`gpt-4o*`, `*-mini`, `*`).
 enum ModelGlob {
+    /// Whether `name` matches `pattern`, byte for byte on UTF-8 (every request checks its model against the key's
+    /// and the policies' patterns).
     static func matches(_ pattern: String, _ name: String) -> Bool {
-        guard pattern.contains("*") else { return pattern == name }
-        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false)
-        var rest = Substring(name)
-        for (index, part) in parts.enumerated() {
-            if index == 0 {
-                guard rest.hasPrefix(part) else { return false }
-                rest = rest.dropFirst(part.count)
-            } else if index == parts.count - 1 {
-                return part.isEmpty || rest.hasSuffix(part)
-            } else if let found = rest.range(of: part) {
-                rest = rest[found.upperBound...]
-            } else {
-                return false
-            }
+        let star = UInt8(ascii: "*")
+        guard pattern.utf8.contains(star) else { return pattern == name }
+        let name = Array(name.utf8)
+        let parts = Array(pattern.utf8).split(separator: star, omittingEmptySubsequences: false)
+        // With a `*` there are at least two parts: the prefix, the suffix, and in between pieces found in order.
+        guard let prefix = parts.first, let suffix = parts.last, name.starts(with: prefix) else { return false }
+        var cursor = prefix.count
+        for piece in parts.dropFirst().dropLast() where !piece.isEmpty {
+            guard let end = endOfFirstMatch(of: piece, in: name, from: cursor) else { return false }
+            cursor = end
         }
-        return rest.isEmpty
+        return name.count - cursor >= suffix.count && name.suffix(suffix.count).elementsEqual(suffix)
+    }
+
+    /// Where the first occurrence of `piece` at or after `start` ends.
+    private static func endOfFirstMatch(of piece: ArraySlice<UInt8>, in name: [UInt8], from start: Int) -> Int? {
+        guard name.count - start >= piece.count else { return nil }
+        for offset in start...(name.count - piece.count) where name[offset..<(offset + piece.count)].elementsEqual(piece) {
+            return offset + piece.count
+        }
+        return nil
     }
 
     /// Whether a model (any of its names) is allowed by `patterns` (empty: everything).

@@ -43,6 +43,18 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        ("gpt-4o*", "gpt-4o-mini", true), ("gpt-4o*", "gpt-4o", true), ("gpt-4o*", "gpt-4", false),
+        ("*-mini", "gpt-4o-mini", true), ("*-mini", "mini", false), ("*", "", true), ("*", "anything", true),
+        ("a*b*c", "abc", true), ("a*b*c", "axxbyyc", true), ("a*b*c", "acb", false), ("ab*ab", "ab", false),
+        ("ab*ab", "abab", true), ("aba*ba", "aba", false), ("aba*ba", "ababa", true), ("**", "x", true),
+        ("claude-*-haiku*", "claude-3-5-haiku-20241022", true), ("claude-*-haiku*", "claude-3-5-sonnet", false),
+        ("exact", "exact", true), ("exact", "exactly", false), ("*ü*", "menü-modell", true), ("*ü", "menu", false),
+    ])
+    func modelGlobs(pattern: String, name: String, matches: Bool) {
+        #expect(ModelGlob.matches(pattern, name) == matches, "\(pattern) vs \(name)")
+    }
+
     @Test func parsesListenAddresses() {
         #expect(ListenAddress(parsing: "127.0.0.1:15080") == ListenAddress(host: "127.0.0.1", port: 15080))
         #expect(ListenAddress(parsing: "[::1]:9") == ListenAddress(host: "::1", port: 9))
