@@ -22,6 +22,11 @@ struct APIRouter {
             if let (failure, retryAfter) = await store.takeFailure(method: head.method.rawValue, path: path) {
                 return Answer(status: failure.code, json: failure.json, headers: retryAfter.map { [("retry-after", String($0))] } ?? [])
             }
+            let isWatch = query["watch"] == "true" || query["watch"] == "1"
+            if head.method == .GET, !isWatch, let hold = await store.takeListHold(path: path) {
+                // Waits outside the store, which keeps serving every other request meanwhile.
+                await hold.wait()
+            }
             if path.hasPrefix("/_llmesh-test/") { return try await testHook(path: path, body: body) }
             guard let route = APIPath(path) else { throw APIStatus.notFound("the server could not find the requested resource (path \(path))") }
             switch route {

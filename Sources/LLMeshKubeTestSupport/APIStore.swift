@@ -46,6 +46,7 @@ actor APIStore {
     /// Set for the duration of a write that asked for `fieldValidation=Strict`.
     private var strictFieldValidation = false
     private var injectedFailures: [(method: String, pathPrefix: String, status: APIStatus, retryAfter: Int?)] = []
+    private var listHolds: [(pathPrefix: String, hold: RequestHold)] = []
 
     init(historyLimit: Int) {
         self.historyLimit = historyLimit
@@ -93,6 +94,19 @@ actor APIStore {
         guard let index = injectedFailures.firstIndex(where: { $0.method == method && path.hasPrefix($0.pathPrefix) }) else { return nil }
         let failure = injectedFailures.remove(at: index)
         return (failure.status, failure.retryAfter)
+    }
+
+    /// Holds the next list (a GET that is not a watch) whose path starts with `pathPrefix`.
+    func holdNextList(pathPrefix: String) -> RequestHold {
+        let hold = RequestHold()
+        listHolds.append((pathPrefix, hold))
+        return hold
+    }
+
+    /// The hold for this request, consumed once.
+    func takeListHold(path: String) -> RequestHold? {
+        guard let index = listHolds.firstIndex(where: { path.hasPrefix($0.pathPrefix) }) else { return nil }
+        return listHolds.remove(at: index).hold
     }
 
     /// Forgets the event history: resuming a watch from any earlier resourceVersion answers 410 Expired.

@@ -113,6 +113,11 @@ public final class TestAPIServer: Sendable {
         await store.injectFailure(method: method, pathPrefix: pathPrefix, status: APIStatus(code: status, reason: status == 429 ? "TooManyRequests" : "InternalError", message: "injected by the test"), retryAfter: retryAfter)
     }
 
+    /// Holds the next list (not watch) request whose path starts with `pathPrefix` until the returned hold is released.
+    public func holdNextList(pathPrefix: String) async -> RequestHold {
+        await store.holdNextList(pathPrefix: pathPrefix)
+    }
+
     /// Requests served per verb (`list`, `watch`, `get`, `create`, `update`, `patch`, `delete`).
     public func requestCount(_ verb: String) async -> Int { await store.requestCounts[verb] ?? 0 }
 

@@ -150,14 +150,18 @@ import Testing
             _ = try await client.create(Self.widgets, Self.widget("live"))
             try await waitUntil { informer.object(ObjectKey(namespace: "default", name: "live")) != nil }
 
-            // The watch ends with an in-stream 410 and the first relist fails, so changes made now reach no watch:
-            // they must arrive through the next relist, deletions included.
+            // The watch ends with an in-stream 410, the first relist fails, and the server holds the second, so the
+            // changes made meanwhile reach no watch: they must arrive through that relist, deletions included.
+            let widgets = "/apis/example.com/v1/namespaces/default/widgets"
             await server.compactHistory()
-            await server.failNext(method: "GET", pathPrefix: "/apis/example.com/v1/namespaces/default/widgets", status: 500)
+            await server.failNext(method: "GET", pathPrefix: widgets, status: 500)
+            let relist = await server.holdNextList(pathPrefix: widgets)
             await server.expireWatches()
-            try await waitUntil { informer.statistics.expirations == 1 && informer.statistics.errors == 1 }
+            try await waitUntil { informer.statistics.expirations == 1 && informer.statistics.errors == 1 && relist.hasArrived }
+            #expect(await server.openWatches == 0)
             try await client.delete(Self.widgets, ObjectKey(namespace: "default", name: "before"))
             _ = try await client.create(Self.widgets, Self.widget("during"))
+            relist.release()
             try await waitUntil(seconds: 10) {
                 informer.object(ObjectKey(namespace: "default", name: "during")) != nil && informer.object(ObjectKey(namespace: "default", name: "before")) == nil
             }
