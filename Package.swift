@@ -135,6 +135,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        /// The seeded generator and case runner of the fuzz-style tests (tests only, never shipped).
+        .target(name: "LLMeshFuzzSupport"),
         /// An in-process Kubernetes API server with the real semantics, for tests only (never shipped).
         .target(
             name: "LLMeshKubeTestSupport",
@@ -156,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "LLMeshCredentialsTests",
             dependencies: [
-                "LLMeshCredentials",
+                "LLMeshCredentials", "LLMeshFuzzSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -166,7 +168,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LLMeshLimitsTests", dependencies: ["LLMeshLimits", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "LLMeshProvidersTests", dependencies: ["LLMeshProviders", "LLMeshModel", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "LLMeshProvidersTests", dependencies: ["LLMeshProviders", "LLMeshModel", "LLMeshFuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "LLMeshSidecarTests",
             dependencies: [

@@ -1,40 +1,13 @@
 import Foundation
 import Testing
 @testable import LLMeshCredentials
+import LLMeshFuzzSupport
 
-/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny seeded generator, so every fuzz run replays the same cases.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
-    mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &self) }
-
-    mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }
-
-    mutating func pick<Element>(_ elements: [Element]) -> Element { elements[int(0..<elements.count)] }
-}
-
-/// Runs `count` generated cases, each with its own generator derived from `seed` and the case number. A trap kills
-/// the test process before any message is printed, so with `LLMESH_FUZZ_TRACE=1` every case's label goes to stderr
-/// before it runs: the last line names the crashing case.
+/// The fuzz runner, handing each case's generator and label to `body`.
 private func fuzz(_ name: String, seed: UInt64, count: Int, _ body: (inout SplitMix64, String) -> Void) {
-    let trace = ProcessInfo.processInfo.environment["LLMESH_FUZZ_TRACE"] != nil
-    for index in 0..<count {
-        let label = "seed 0x\(String(seed, radix: 16)) case \(index)"
-        if trace { FileHandle.standardError.write(Data("fuzz \(name) \(label)\n".utf8)) }
-        var rng = SplitMix64(seed: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
-        body(&rng, label)
+    Fuzz.run(name, seed: seed, count: count) { fuzzCase in
+        let label = fuzzCase.label
+        body(&fuzzCase.rng, label)
     }
 }
 

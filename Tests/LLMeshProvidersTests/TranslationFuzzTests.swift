@@ -1,45 +1,9 @@
 import Foundation
 import Testing
 @testable import LLMeshProviders
+import LLMeshFuzzSupport
 
-/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny seeded generator, so every fuzz run replays the same cases.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
-    mutating func int(_ range: Range<Int>) -> Int { Int.random(in: range, using: &self) }
-
-    mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }
-
-    mutating func pick<Element>(_ elements: [Element]) -> Element { elements[int(0..<elements.count)] }
-}
-
-/// One generated case: its own generator, derived from the suite's seed and the case number, and the label that
-/// failure messages carry so a failing case can be replayed.
-struct FuzzCase {
-    let seed: UInt64
-    let index: Int
-    var rng: SplitMix64
-
-    init(seed: UInt64, index: Int) {
-        self.seed = seed
-        self.index = index
-        rng = SplitMix64(seed: seed ^ (UInt64(index) &* 0xD1B5_4A32_D192_ED03))
-    }
-
-    var label: String { "seed 0x\(String(seed, radix: 16)) case \(index)" }
-
+extension FuzzCase {
     /// Records an issue naming the case when `condition` is false.
     func check(_ condition: Bool, _ message: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) {
         guard !condition else { return }
@@ -47,19 +11,7 @@ struct FuzzCase {
     }
 }
 
-/// Runs generated cases. A trap kills the test process before any message is printed, so with
-/// `LLMESH_FUZZ_TRACE=1` every case's label goes to stderr before it runs: the last line names the crashing case.
-enum Fuzz {
-    static let trace = ProcessInfo.processInfo.environment["LLMESH_FUZZ_TRACE"] != nil
-
-    static func run(_ name: String, seed: UInt64, count: Int, _ body: (inout FuzzCase) -> Void) {
-        for index in 0..<count {
-            var fuzzCase = FuzzCase(seed: seed, index: index)
-            if trace { FileHandle.standardError.write(Data("fuzz \(name) \(fuzzCase.label)\n".utf8)) }
-            body(&fuzzCase)
-        }
-    }
-
+extension Fuzz {
     /// Whether `bytes` is one JSON value. Translated bodies may nest a few levels deeper than the parser's own input
     /// limit (a caller's 128-deep tool schema inside `tools[].function.parameters`), which is still JSON.
     static func isJSON(_ bytes: [UInt8]) -> Bool {
@@ -323,15 +275,7 @@ enum FuzzCorpus {
     static let anthropicRequests = [
         TranslationRequestTests.anthropicFull,
         #"{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#,
-        #"""
-        {"model":"claude","max_tokens":256,"system":"Be nice.","stream":true,"metadata":{"user_id":"u-9"},
-         "messages":[
-          {"role":"user","content":[{"type":"text","text":"Look"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]},
-          {"role":"assistant","content":[{"type":"text","text":"Calling."},{"type":"tool_use","id":"toolu_9","name":"lookup","input":{"q":"a \"b\""}}]},
-          {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_9","content":[{"type":"text","text":"found"}]},{"type":"text","text":"and?"}]}],
-         "tools":[{"name":"lookup","description":"d","input_schema":{"type":"object","properties":{}}}],
-         "tool_choice":{"type":"tool","name":"lookup","disable_parallel_tool_use":true},"stop_sequences":["X","Y"],"temperature":1}
-        """#,
+        TranslationRequestTests.anthropicForOpenAI,
         #"{"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"document","title":"notes","source":{"type":"text","media_type":"text/plain","data":"hi"}},{"type":"document","title":"notes","source":{"type":"text","media_type":"text/plain","data":"again"}}]},{"role":"assistant","content":[{"type":"redacted_thinking","data":"abc"}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"image","source":{"type":"url","url":"https://x/y.png"}}]}]}],"thinking":{"type":"disabled"},"tool_choice":{"type":"none"},"tools":[{"name":"f","input_schema":{"type":"object"}}]}"#,
     ]
 

@@ -207,8 +207,8 @@ import Testing
         #expect(notAnObject?.status == 400 && notAnObject?.parameter == "tools[0].cache_control.type")
     }
 
-    @Test func anthropicToOpenAI() throws {
-        let request = #"""
+    /// Every feature the Anthropic → OpenAI pair translates, in one request.
+    static let anthropicForOpenAI = #"""
         {"model":"claude","max_tokens":256,"system":"Be nice.","stream":true,"metadata":{"user_id":"u-9"},
          "messages":[
           {"role":"user","content":[{"type":"text","text":"Look"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]},
@@ -217,6 +217,9 @@ import Testing
          "tools":[{"name":"lookup","description":"d","input_schema":{"type":"object","properties":{}}}],
          "tool_choice":{"type":"tool","name":"lookup","disable_parallel_tool_use":true},"stop_sequences":["X","Y"],"temperature":1}
         """#
+
+    @Test func anthropicToOpenAI() throws {
+        let request = Self.anthropicForOpenAI
         let (body, stream) = try translate(request, .anthropicMessages, .openAIChat)
         #expect(stream)
         #expect(body["model"] == "upstream-model")
