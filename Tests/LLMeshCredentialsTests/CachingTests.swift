@@ -103,9 +103,8 @@ import Testing
             let resolver = Harness.resolver(environment: Harness.webIdentityEnvironment(server: server, tokenFile: token.path), client: client, clock: clock)
             let keys = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<50 { group.addTask { try await resolver.credentials().accessKeyID } }
-                // Hold STS until the first request arrives and every caller has had time to join it.
-                #expect(await Harness.eventually { server.requestCount == 1 })
-                try await Task.sleep(for: .milliseconds(200))
+                // Hold STS until every caller has joined the one fetch.
+                #expect(await Harness.eventually(within: 30) { server.requestCount == 1 && resolver.waitingCallers == 50 })
                 gate.open()
                 var keys: [String] = []
                 for try await key in group { keys.append(key) }

@@ -88,8 +88,9 @@ import Testing
     }
 
     @Test func aStallBeforeTheFirstByteFallsBack() async throws {
-        // The stalled backend answers 200 after 3 s: only a fallback at the first-token timeout makes `good` answer.
-        try await withUpstreams(badFault: "slow", route: "firstTokenTimeout: 1s\nfallbackOn: [firstTokenTimeout]") { port, bad, _, _ in
+        // The stalled backend would answer 200 after 60 s: only a fallback at the first-token timeout makes `good`
+        // answer. The timeout leaves `good` 5 s, which a loaded machine needs.
+        try await withUpstreams(badFault: "stall", route: "firstTokenTimeout: 5s\nfallbackOn: [firstTokenTimeout]") { port, bad, _, _ in
             let response = try await ServerHarness.post(port, path: "/v1/chat/completions", body: chat)
             #expect(response.status == 200)
             #expect(response.headers.first(name: "x-llmesh-backend") == "good/good-model")

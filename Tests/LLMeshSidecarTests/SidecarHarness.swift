@@ -28,8 +28,8 @@ struct FakeUpstream: HTTPRequestHandler {
         let fault = request.head.headers.first(name: "x-test-fault") ?? defaultFault
         do {
             switch fault {
-            case "slow":
-                try await Task.sleep(for: .seconds(3))
+            case "slow", "stall":
+                try await Task.sleep(for: .seconds(fault == "slow" ? 3 : 60))
                 headers.add(name: "content-type", value: "application/json")
                 try await response.respond(status: 200, headers: headers, body: Array("{}".utf8))
             case "503":
