@@ -44,11 +44,22 @@ public struct FuzzCase {
 public enum Fuzz {
     static let trace = ProcessInfo.processInfo.environment["LLMESH_FUZZ_TRACE"] != nil
 
-    public static func run(_ name: String, seed: UInt64, count: Int, _ body: (inout FuzzCase) -> Void) {
+    /// Runs `count` cases of `body`, yielding between cases. Seconds of CPU-bound work must not hold a thread of
+    /// the cooperative pool: tests running beside it, whose servers answer on that pool, would stall behind it.
+    public static func run(_ name: String, seed: UInt64, count: Int, _ body: (inout FuzzCase) -> Void) async {
         for index in 0..<count {
             var fuzzCase = FuzzCase(seed: seed, index: index)
             if trace { FileHandle.standardError.write(Data("fuzz \(name) \(fuzzCase.label)\n".utf8)) }
             body(&fuzzCase)
+            await Task.yield()
+        }
+    }
+
+    /// Runs `body` once per element, yielding between elements, for exhaustive loops as heavy as a fuzz run.
+    public static func each<Element>(_ elements: some Sequence<Element>, _ body: (Element) -> Void) async {
+        for element in elements {
+            body(element)
+            await Task.yield()
         }
     }
 }

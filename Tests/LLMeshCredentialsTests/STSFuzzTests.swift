@@ -4,8 +4,8 @@ import Testing
 import LLMeshFuzzSupport
 
 /// The fuzz runner, handing each case's generator and label to `body`.
-private func fuzz(_ name: String, seed: UInt64, count: Int, _ body: (inout SplitMix64, String) -> Void) {
-    Fuzz.run(name, seed: seed, count: count) { fuzzCase in
+private func fuzz(_ name: String, seed: UInt64, count: Int, _ body: (inout SplitMix64, String) -> Void) async {
+    await Fuzz.run(name, seed: seed, count: count) { fuzzCase in
         let label = fuzzCase.label
         body(&fuzzCase.rng, label)
     }
@@ -19,7 +19,7 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
 
 /// Deterministic fuzzing of the STS XML reader, the timestamp parser and the Pod Identity answer: no input may
 /// crash them, and what they accept is well formed.
-@Suite struct STSFuzzTests {
+@Suite(.serialized) struct STSFuzzTests {
     static let success = STSFixture.success(accessKeyID: "ASIAEXAMPLE", secret: "wJalr/K7MDENG+bPxRfiCY=", token: "IQoJb3JpZ2lu+/ZXIvYXdz==", expiration: "2014-10-24T23:00:23Z")
     static let corpus = [
         success,
@@ -102,14 +102,14 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
         }
     }
 
-    @Test func stsDocumentsNeverCrashTheReader() {
-        fuzz("sts", seed: 0x5EED_0101, count: 2000) { rng, label in
+    @Test func stsDocumentsNeverCrashTheReader() async {
+        await fuzz("sts", seed: 0x5EED_0101, count: 2000) { rng, label in
             Self.checkParsers(Self.mutateXML(Array(rng.pick(Self.corpus).utf8), using: &rng), label)
         }
     }
 
-    @Test func everyTruncationOfEveryDocumentIsSafe() {
-        for (number, document) in Self.corpus.enumerated() {
+    @Test func everyTruncationOfEveryDocumentIsSafe() async {
+        await Fuzz.each(Self.corpus.enumerated()) { number, document in
             let bytes = Array(document.utf8)
             for length in 0...bytes.count {
                 Self.checkParsers(Array(bytes[0..<length]), "document \(number) cut at \(length)")
@@ -117,7 +117,7 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
         }
     }
 
-    @Test func adversarialDocumentsStayFast() {
+    @Test func adversarialDocumentsStayFast() async {
         // Each lookup is a forward scan; these must not turn quadratic or recurse.
         let size = XMLTagScanner.maximumDocumentBytes - 64
         let documents = [
@@ -128,7 +128,7 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
             String(repeating: "<", count: size),
         ]
         let clock = ContinuousClock()
-        for (number, document) in documents.enumerated() {
+        await Fuzz.each(documents.enumerated()) { number, document in
             let elapsed = clock.measure { Self.checkParsers(Array(document.utf8), "adversarial \(number)") }
             // A guard against a quadratic scan (hours at 1 MiB), not a timing assertion: a linear one takes
             // milliseconds, so the bound holds on any machine however loaded.
@@ -136,8 +136,8 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
         }
     }
 
-    @Test func entityDecodingNeverCrashes() {
-        fuzz("entities", seed: 0x5EED_0102, count: 5000) { rng, label in
+    @Test func entityDecodingNeverCrashes() async {
+        await fuzz("entities", seed: 0x5EED_0102, count: 5000) { rng, label in
             var text: [UInt8] = []
             for _ in 0..<rng.int(0..<6) {
                 switch rng.int(0..<4) {
@@ -162,8 +162,8 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
 
     static let timestampPieces = ["9", "0", "-", "+", ":", ".", "Z", "T", "t", "z", "٣", "\u{0}", String(repeating: "9", count: 20), String(repeating: "9", count: 100_000), "99:99", "-99:99"]
 
-    @Test func timestampsNeverCrashTheParser() {
-        fuzz("timestamp", seed: 0x5EED_0103, count: 5000) { rng, label in
+    @Test func timestampsNeverCrashTheParser() async {
+        await fuzz("timestamp", seed: 0x5EED_0103, count: 5000) { rng, label in
             var bytes = Array(rng.pick(Self.timestamps).utf8)
             for _ in 0..<rng.int(1..<4) {
                 if rng.chance(60) {
@@ -181,13 +181,13 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
         }
     }
 
-    @Test func validTimestampsAgreeWithFoundation() {
+    @Test func validTimestampsAgreeWithFoundation() async {
         let oracle = ISO8601DateFormatter()
         oracle.formatOptions = [.withInternetDateTime]
         let fractional = ISO8601DateFormatter()
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        fuzz("timestamp-oracle", seed: 0x5EED_0104, count: 400) { rng, label in
+        await fuzz("timestamp-oracle", seed: 0x5EED_0104, count: 400) { rng, label in
             let year = rng.int(1900..<2200)
             let month = rng.int(1..<13)
             let day = rng.int(1..<(ISO8601Timestamp.daysIn(month: month, year: year) + 1))
@@ -212,14 +212,14 @@ private func check(_ condition: Bool, _ label: String, _ message: @autoclosure (
         #"{"code":"AccessDeniedException","message":"no IQoJb3JpZ2lu access"}"#,
     ]
 
-    @Test func podIdentityAnswersNeverCrash() {
+    @Test func podIdentityAnswersNeverCrash() async {
         let values = [
             "null", "[]", "{}", "1e309", "-0", "9223372036854775808", "1.5", #""""#, #""\u0000""#, #""\ud800""#, #""\udc00x""#,
             String(repeating: "[", count: 600) + String(repeating: "]", count: 600), #""\#(String(repeating: "x", count: 70_000))""#,
             #""2014-02-30T00:00:00Z""#, "true",
         ]
         let keys = ["AccessKeyId", "SecretAccessKey", "Token", "Expiration", "code", "message"]
-        fuzz("pod-identity", seed: 0x5EED_0105, count: 3000) { rng, label in
+        await fuzz("pod-identity", seed: 0x5EED_0105, count: 3000) { rng, label in
             var text = rng.pick(Self.agentAnswers)
             if rng.chance(70) {
                 // Type confusion at a member: the value of a known key replaced.

@@ -396,7 +396,7 @@ enum FuzzCorpus {
 
 /// Deterministic fuzzing of the translators, the event-stream codec, Bedrock usage and path parsing: no input may
 /// crash them, failures are the documented `SidecarError`s, and what they claim to have produced is well formed.
-@Suite struct TranslationFuzzTests {
+@Suite(.serialized) struct TranslationFuzzTests {
     static let requestPairs: [(WireSchema, [WireSchema], [String])] = [
         (.openAIChat, [.anthropicMessages, .bedrockConverse, .openAIChat], FuzzCorpus.openAIRequests),
         (.anthropicMessages, [.bedrockConverse, .openAIChat, .anthropicMessages], FuzzCorpus.anthropicRequests),
@@ -419,8 +419,8 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func requestTranslationNeverCrashes() {
-        Fuzz.run("request", seed: 0x5EED_0001, count: 1000) { fuzzCase in
+    @Test func requestTranslationNeverCrashes() async {
+        await Fuzz.run("request", seed: 0x5EED_0001, count: 1000) { fuzzCase in
             let (source, targets, corpus) = fuzzCase.rng.pick(Self.requestPairs)
             let body = FuzzCorpus.json.mutate(Array(fuzzCase.rng.pick(corpus).utf8), using: &fuzzCase.rng)
             let model = fuzzCase.rng.chance(80) ? "upstream-model" : fuzzCase.rng.pick(Self.models)
@@ -430,15 +430,16 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func everyTruncationOfShortRequestsFailsCleanly() {
+    @Test func everyTruncationOfShortRequestsFailsCleanly() async {
         let cases = Self.requestPairs.flatMap { source, targets, corpus in
             corpus.filter { $0.utf8.count < 700 }.map { (source, targets, Array($0.utf8)) }
         }
-        for (number, (source, targets, bytes)) in cases.enumerated() {
+        await Fuzz.each(cases.enumerated()) { number, testCase in
+            let (source, targets, bytes) = testCase
             for length in 0..<bytes.count {
                 let fuzzCase = FuzzCase(seed: 0x7E0C, index: number * 10_000 + length)
                 for target in targets {
-                    do {
+                    do throws(SidecarError) {
                         _ = try RequestTranslator.translate(Array(bytes[0..<length]), from: source, to: target, upstreamModel: "m")
                         fuzzCase.check(false, "a \(length)-byte prefix was translated")
                     } catch {
@@ -469,8 +470,8 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func responseTranslationNeverCrashes() {
-        Fuzz.run("response", seed: 0x5EED_0002, count: 1000) { fuzzCase in
+    @Test func responseTranslationNeverCrashes() async {
+        await Fuzz.run("response", seed: 0x5EED_0002, count: 1000) { fuzzCase in
             let (source, targets, corpus) = fuzzCase.rng.pick(Self.responsePairs)
             let body = FuzzCorpus.json.mutate(Array(fuzzCase.rng.pick(corpus).utf8), using: &fuzzCase.rng)
             for target in targets {
@@ -485,9 +486,9 @@ enum FuzzCorpus {
         String(repeating: "x", count: 5000),
     ]
 
-    @Test func errorTranslationNeverCrashes() {
+    @Test func errorTranslationNeverCrashes() async {
         let schemas: [WireSchema] = [.openAIChat, .anthropicMessages, .bedrockConverse]
-        Fuzz.run("error", seed: 0x5EED_0003, count: 1000) { fuzzCase in
+        await Fuzz.run("error", seed: 0x5EED_0003, count: 1000) { fuzzCase in
             let (source, text) = fuzzCase.rng.pick(FuzzCorpus.errors)
             let body = fuzzCase.rng.chance(85) ? FuzzCorpus.json.mutate(Array(text.utf8), using: &fuzzCase.rng) : Array(text.utf8)
             let status = fuzzCase.rng.pick(Self.statuses)
@@ -573,8 +574,8 @@ enum FuzzCorpus {
         (.openAIChat, .openAIChat, FuzzCorpus.openAIStreams),
     ]
 
-    @Test func sseStreamTranslationNeverCrashes() {
-        Fuzz.run("sse", seed: 0x5EED_0004, count: 800) { fuzzCase in
+    @Test func sseStreamTranslationNeverCrashes() async {
+        await Fuzz.run("sse", seed: 0x5EED_0004, count: 800) { fuzzCase in
             let (source, target, corpus) = fuzzCase.rng.pick(Self.ssePairs)
             let bytes = Self.mutateSSE(fuzzCase.rng.pick(corpus), using: &fuzzCase.rng)
             var translator = StreamTranslator(from: source, to: target, requestModel: "my-model", includeUsage: fuzzCase.rng.chance(50), id: "chatcmpl-1", created: 1)
@@ -653,9 +654,9 @@ enum FuzzCorpus {
         return bytes
     }
 
-    @Test func eventStreamTranslationNeverCrashes() {
+    @Test func eventStreamTranslationNeverCrashes() async {
         let targets: [WireSchema] = [.openAIChat, .anthropicMessages, .bedrockConverse]
-        Fuzz.run("event-stream", seed: 0x5EED_0005, count: 800) { fuzzCase in
+        await Fuzz.run("event-stream", seed: 0x5EED_0005, count: 800) { fuzzCase in
             let bytes = Self.mutateEventStream(fuzzCase.rng.pick(FuzzCorpus.converseStreams), using: &fuzzCase.rng)
             let target = fuzzCase.rng.pick(targets)
             var translator = StreamTranslator(from: .bedrockConverse, to: target, requestModel: "m", includeUsage: fuzzCase.rng.chance(50), id: "id", created: 0)
@@ -689,8 +690,8 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func eventStreamDecoderRoundTripsRandomFramesInRandomChunks() {
-        Fuzz.run("decoder-roundtrip", seed: 0x5EED_0006, count: 500) { fuzzCase in
+    @Test func eventStreamDecoderRoundTripsRandomFramesInRandomChunks() async {
+        await Fuzz.run("decoder-roundtrip", seed: 0x5EED_0006, count: 500) { fuzzCase in
             var expected: [[String: AWSEventStreamHeaderValue]] = []
             var bytes: [UInt8] = []
             for _ in 0..<fuzzCase.rng.int(1..<5) {
@@ -722,8 +723,8 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func eventStreamDecoderSurvivesDamage() {
-        Fuzz.run("decoder-damage", seed: 0x5EED_0007, count: 1500) { fuzzCase in
+    @Test func eventStreamDecoderSurvivesDamage() async {
+        await Fuzz.run("decoder-damage", seed: 0x5EED_0007, count: 1500) { fuzzCase in
             var bytes: [UInt8]
             switch fuzzCase.rng.int(0..<3) {
             case 0:
@@ -778,10 +779,10 @@ enum FuzzCorpus {
         "4611686018427387904", "2147483647", "0x10", "12abc", "\t3\t",
     ]
 
-    @Test func bedrockUsageNeverCrashes() {
+    @Test func bedrockUsageNeverCrashes() async {
         let nativeBodies = JSONFuzzing(corpus: FuzzCorpus.invokeChunks)
         let headerNames = ["x-amzn-bedrock-input-token-count", "X-Amzn-Bedrock-Output-Token-Count", "x-amzn-bedrock-cache-read-input-token-count", "x-amzn-bedrock-cache-write-input-token-count"]
-        Fuzz.run("bedrock-usage", seed: 0x5EED_0008, count: 1200) { fuzzCase in
+        await Fuzz.run("bedrock-usage", seed: 0x5EED_0008, count: 1200) { fuzzCase in
             let converse = FuzzCorpus.json.mutate(Array(fuzzCase.rng.pick(FuzzCorpus.converseUsageBodies).utf8), using: &fuzzCase.rng)
             fuzzCase.check(Fuzz.isBounded(BedrockUsage.usage(inConverseResponse: converse)), "Converse usage out of range")
             var headers: [(String, String)] = []
@@ -806,8 +807,8 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func base64DecodingNeverCrashes() {
-        Fuzz.run("base64", seed: 0x5EED_0009, count: 2000) { fuzzCase in
+    @Test func base64DecodingNeverCrashes() async {
+        await Fuzz.run("base64", seed: 0x5EED_0009, count: 2000) { fuzzCase in
             let bytes = (0..<fuzzCase.rng.int(0..<40)).map { _ in UInt8(truncatingIfNeeded: fuzzCase.rng.next()) }
             var text = Array(Base64Text.encode(bytes).utf8)
             if fuzzCase.rng.chance(70) { text = JSONFuzzing.mutateBytes(text, using: &fuzzCase.rng) }
@@ -820,9 +821,9 @@ enum FuzzCorpus {
 
     // MARK: Parsing
 
-    @Test func jsonTreeRoundTripsOrRefuses() {
+    @Test func jsonTreeRoundTripsOrRefuses() async {
         let corpus = FuzzCorpus.openAIRequests + FuzzCorpus.anthropicRequests + FuzzCorpus.converseResponses + FuzzCorpus.invokeChunks
-        Fuzz.run("json-tree", seed: 0x5EED_000A, count: 1500) { fuzzCase in
+        await Fuzz.run("json-tree", seed: 0x5EED_000A, count: 1500) { fuzzCase in
             let bytes = FuzzCorpus.json.mutate(Array(fuzzCase.rng.pick(corpus).utf8), using: &fuzzCase.rng)
             do throws(SidecarError) {
                 let tree = try JSONTree(parsing: bytes)
@@ -847,13 +848,13 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func inspectedRequestNeverCrashes() {
+    @Test func inspectedRequestNeverCrashes() async {
         let corpus = FuzzCorpus.openAIRequests + FuzzCorpus.anthropicRequests + FuzzCorpus.converseRequests + [
             #"{"model":"gpt","messages":[],"stream":true,"stream_options":{"include_usage":false}}"#,
             #"{"model":"gpt","messages":[],"stream":true,"stream_options":{}}"#,
             #"{"anthropic_version":"bedrock-2023-05-31","max_tokens":10,"messages":[]}"#,
         ]
-        Fuzz.run("inspect", seed: 0x5EED_000B, count: 1500) { fuzzCase in
+        await Fuzz.run("inspect", seed: 0x5EED_000B, count: 1500) { fuzzCase in
             let bytes = FuzzCorpus.json.mutate(Array(fuzzCase.rng.pick(corpus).utf8), using: &fuzzCase.rng)
             let kind = fuzzCase.rng.pick(APIKind.allCases)
             let oddModels: [String?] = [nil, "", "a\"b"]
@@ -868,9 +869,9 @@ enum FuzzCorpus {
         }
     }
 
-    @Test func bedrockPathsNeverCrash() {
+    @Test func bedrockPathsNeverCrash() async {
         let pieces = ["%", "%2", "%2F", "%3A", "%FF", "%C3%A9", "%ED%A0%80", "/", "//", "?", "é", "🦙", "\u{0}", ":", "converse", "a"]
-        Fuzz.run("bedrock-path", seed: 0x5EED_000C, count: 3000) { fuzzCase in
+        await Fuzz.run("bedrock-path", seed: 0x5EED_000C, count: 3000) { fuzzCase in
             var path = fuzzCase.rng.pick(FuzzCorpus.bedrockPaths)
             for _ in 0..<fuzzCase.rng.int(1..<4) {
                 var bytes = Array(path.utf8)
