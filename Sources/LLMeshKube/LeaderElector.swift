@@ -92,7 +92,9 @@ public final class LeaderElector: Sendable {
         if isLeader {
             leading.withLockedValue { $0 = false }
             await onChange(false)
-            await release()
+            // This task is cancelled, and a cancelled task's API calls fail at once: release from a fresh task, with
+            // a bound so a hung API server cannot hold shutdown.
+            await Task { [self] in _ = await Self.withDeadline(timing.renewDeadline) { await self.release() } }.value
         }
     }
 

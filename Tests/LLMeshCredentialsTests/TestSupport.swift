@@ -131,7 +131,7 @@ enum Harness {
         ["AWS_ROLE_ARN": roleARN, "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ENDPOINT_URL_STS": server.baseURL, "AWS_REGION": "eu-west-1"]
     }
 
-    static func resolver(_ configuration: AWSAuthConfiguration = .init(), environment: [String: String], client: HTTPClient, clock: TestClock, refresh: AWSRefreshPolicy = .default, requestTimeout: TimeAmount? = nil) -> AWSCredentialResolver {
+    static func resolver(_ configuration: AWSAuthConfiguration = .init(), environment: [String: String], client: HTTPClient, clock: TestClock, refresh: AWSRefreshPolicy = .default, requestTimeout: TimeAmount? = .seconds(30)) -> AWSCredentialResolver {
         AWSCredentialResolver(configuration: configuration, environment: AWSEnvironment(environment), refresh: refresh, retry: fastRetry, requestTimeout: requestTimeout, httpClient: client, logger: logger, now: clock.function)
     }
 

@@ -192,9 +192,8 @@ import Testing
     @Test func connectionErrorsAreRetriedThenUnavailable() async throws {
         let token = try TemporaryFile("token")
         defer { token.remove() }
-        let closed = try await TestHTTPServer.start { _, _ in .init(body: "") }
-        let url = closed.baseURL
-        await closed.shutdown()
+        // Port 1 on loopback: privileged, so no test server can be listening there.
+        let url = "http://127.0.0.1:1"
         try await Harness.withClient { client in
             var environment = ["AWS_ROLE_ARN": "arn:aws:iam::1:role/R", "AWS_WEB_IDENTITY_TOKEN_FILE": token.path]
             environment["AWS_ENDPOINT_URL"] = url

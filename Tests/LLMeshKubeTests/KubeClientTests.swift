@@ -204,7 +204,7 @@ import Testing
     @Test func leaderElectionHasOneLeaderAndFailsOver() async throws {
         try await Self.withEnvironment { server, client in
         // A lease far longer than any scheduling stall on a busy machine: the follower must not take over early.
-        let timing = LeaderElectionTiming(leaseDuration: .seconds(5), renewDeadline: .seconds(4), retryPeriod: .milliseconds(200))
+        let timing = LeaderElectionTiming(leaseDuration: .seconds(30), renewDeadline: .seconds(20), retryPeriod: .milliseconds(200))
         let first = LeaderElector(client: client, leaseName: "op", namespace: "default", identity: "one", timing: timing, logger: Logger(label: "one"))
         let second = LeaderElector(client: client, leaseName: "op", namespace: "default", identity: "two", timing: timing, logger: Logger(label: "two"))
         let firstTask = Task { await first.run { _ in } }
@@ -216,6 +216,7 @@ import Testing
         firstTask.cancel()
         await firstTask.value
         #expect(!first.isLeader)
+        // Well inside the 30 s lease: only the cancelled leader's release lets the follower in this soon.
         try await waitUntil(seconds: 20) { second.isLeader }
         let lease = try await client.get(.leases, ObjectKey(namespace: "default", name: "op"))
         #expect(lease.spec?["holderIdentity"] == "two")

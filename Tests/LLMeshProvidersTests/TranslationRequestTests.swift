@@ -1,3 +1,4 @@
+import LLMeshFuzzSupport
 import Testing
 @testable import LLMeshProviders
 
@@ -306,9 +307,10 @@ import Testing
         #expect(error(#"{"model":"c","messages":[]}"#, .bedrockConverse, .openAIChat)?.code == .untranslatable)
     }
 
-    @Test func everyTruncatedRequestFailsCleanly() {
+    @Test func everyTruncatedRequestFailsCleanly() async {
         let bytes = Array(Self.openAIFull.utf8)
-        for cut in 0..<bytes.count where !bytes[cut...].allSatisfy({ $0 == 0x20 || $0 == 0x0A }) {
+        let lastSignificant = bytes.lastIndex { $0 != 0x20 && $0 != 0x0A } ?? 0
+        await Fuzz.each(0...lastSignificant) { cut in
             for target in [WireSchema.anthropicMessages, .bedrockConverse] {
                 #expect(throws: SidecarError.self) { try RequestTranslator.translate(Array(bytes[0..<cut]), from: .openAIChat, to: target, upstreamModel: "m") }
             }

@@ -5,7 +5,7 @@ import Testing
 @testable import LLMeshSidecar
 
 @Suite(.serialized) struct RequestPathTests {
-    static func config(upstreamPort: Int, keyFile: String, routeTimeout: String = "5s") -> String {
+    static func config(upstreamPort: Int, keyFile: String, routeTimeout: String = "60s") -> String {
         """
         apiVersion: llmesh.io/v1alpha1
         kind: LLMProvider
@@ -38,7 +38,7 @@ import Testing
         """
     }
 
-    func withSidecar(routeTimeout: String = "5s", maximumBody: Int = 1 << 20, upstreamPort overridePort: Int? = nil, _ body: (_ port: Int, _ upstream: FakeUpstream, _ keyFile: URL, _ credentials: CredentialStore) async throws -> Void) async throws {
+    func withSidecar(routeTimeout: String = "60s", maximumBody: Int = 1 << 20, upstreamPort overridePort: Int? = nil, _ body: (_ port: Int, _ upstream: FakeUpstream, _ keyFile: URL, _ credentials: CredentialStore) async throws -> Void) async throws {
         let upstream = FakeUpstream()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llmesh-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

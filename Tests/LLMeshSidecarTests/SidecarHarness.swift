@@ -104,7 +104,7 @@ struct ServerHarness {
         request.method = .POST
         request.headers.add(contentsOf: headers)
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let collected = try await response.body.collect(upTo: 1 << 22)
         return (Int(response.status.code), response.headers, String(buffer: collected))
     }
