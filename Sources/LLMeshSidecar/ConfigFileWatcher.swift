@@ -15,11 +15,14 @@ public struct ConfigFileWatcher: Service {
     let credentials: CredentialStore
     let metrics: SidecarMetrics
     let logger: Logger
-    private let loader = ConfigFileLoader()
+    let loadedContent: Data?
 
-    public init(path: String, interval: TimeSpan, store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, logger: Logger) {
+    /// `loadedContent` is the file as it was when the policy in force was loaded: a change written before the
+    /// first tick is then still a change.
+    public init(path: String, interval: TimeSpan, loadedContent: Data? = nil, store: PolicyStore, credentials: CredentialStore, metrics: SidecarMetrics, logger: Logger) {
         self.path = path
         self.interval = interval
+        self.loadedContent = loadedContent
         self.store = store
         self.credentials = credentials
         self.metrics = metrics
@@ -31,15 +34,20 @@ public struct ConfigFileWatcher: Service {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigValidationError(problems: [ConfigProblem(fieldPath: "", message: "cannot read \(path)")])
         }
+        return (try compile(data, path: path, version: version, standalone: standalone), data)
+    }
+
+    /// Compiles the file's bytes as read, so what is applied is exactly what was compared.
+    static func compile(_ data: Data, path: String, version: Int, standalone: Bool = true) throws -> RuntimePolicy {
         guard let text = String(data: data, encoding: .utf8) else {
             throw ConfigValidationError(problems: [ConfigProblem(fieldPath: "", message: "\(path) is not UTF-8 text")])
         }
         let bundle = try ConfigFileLoader().load(yaml: text)
-        return (try RuntimePolicy(bundle: bundle, version: version, source: path, standalone: standalone), data)
+        return try RuntimePolicy(bundle: bundle, version: version, source: path, standalone: standalone)
     }
 
     public func run() async throws {
-        var lastContent = FileManager.default.contents(atPath: path)
+        var lastContent = loadedContent ?? FileManager.default.contents(atPath: path)
         var lastFailedContent: Data?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: interval.duration)
@@ -57,7 +65,7 @@ public struct ConfigFileWatcher: Service {
             guard content != lastContent, content != lastFailedContent else { continue }
             let version = (store.current?.version ?? 0) + 1
             do {
-                let (policy, _) = try Self.load(path: path, version: version)
+                let policy = try Self.compile(content, path: path, version: version)
                 store.apply(policy)
                 credentials.refresh(sources: policy.bundle.providers.compactMap { $0.spec.auth?.apiKey })
                 lastContent = content

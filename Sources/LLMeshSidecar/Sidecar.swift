@@ -23,11 +23,13 @@ public struct Sidecar: Sendable {
         let credentials = CredentialStore()
         let metrics = SidecarMetrics()
         let store: PolicyStore
+        var loadedContent: Data?
         if let subscription = settings.operatorSubscription {
             store = PolicyStore()
             _ = SnapshotSubscriber.applyCached(subscription, store: store, credentials: credentials, logger: logger)
         } else {
-            let (initial, _) = try ConfigFileWatcher.load(path: settings.configPath, version: 1)
+            let (initial, content) = try ConfigFileWatcher.load(path: settings.configPath, version: 1)
+            loadedContent = content
             store = PolicyStore(initial: initial)
             credentials.refresh(sources: initial.bundle.providers.compactMap { $0.spec.auth?.apiKey })
             metrics.recordReload(success: true, version: 1)
@@ -74,7 +76,7 @@ public struct Sidecar: Sendable {
         if let subscription = settings.operatorSubscription {
             policySource = try SnapshotSubscriber(subscription: subscription, store: store, credentials: credentials, metrics: metrics, eventLoopGroup: eventLoopGroup, logger: logger)
         } else {
-            policySource = ConfigFileWatcher(path: settings.configPath, interval: settings.reloadInterval, store: store, credentials: credentials, metrics: metrics, logger: logger)
+            policySource = ConfigFileWatcher(path: settings.configPath, interval: settings.reloadInterval, loadedContent: loadedContent, store: store, credentials: credentials, metrics: metrics, logger: logger)
         }
 
         // Services shut down in reverse order: the app listener drains first, the admin listener (probes) last.
