@@ -57,8 +57,9 @@ public struct LLMRequestHandler: HTTPRequestHandler {
             trace.errorCode = trace.errorCode ?? "client_closed"
         }
         if let grant = trace.grant { await policyEngine.settle(grant, usage: trace.usage, costUSD: trace.costUSD) }
-        metrics.inFlight(-1)
         finish(trace)
+        // A request leaves the in-flight gauge only once settled and logged.
+        metrics.inFlight(-1)
     }
 
     private func serve(_ request: ServerRequest, response: ResponseWriter, trace: inout RequestTrace) async throws {

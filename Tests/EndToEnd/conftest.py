@@ -3,6 +3,7 @@ import contextlib
 import json
 import os
 import pathlib
+import re
 import signal
 import socket
 import subprocess
@@ -135,6 +136,22 @@ class Sidecar:
         # A last line without its newline is still being written: it is not an entry yet.
         complete = text[:text.rfind("\n") + 1]
         return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
+    def in_flight(self):
+        """`llmesh_requests_in_flight` from `/metrics`: requests not yet settled and logged."""
+        text = httpx.get(self.admin("/metrics"), timeout=10).text
+        match = re.search(r"^llmesh_requests_in_flight(?:\{[^}]*\})?\s+(\S+)", text, re.MULTILINE)
+        return float(match.group(1)) if match else 0.0
+
+    def wait_idle(self, timeout=30):
+        """Waits until no request is in flight: every earlier request is settled (spend, limits) and logged. A client
+        has its whole answer a little before the sidecar has settled it."""
+        wait_until(lambda: self.in_flight() == 0, timeout=timeout, what="no request in flight")
+
+    def idle_log_length(self, timeout=30):
+        """The number of access-log lines once no request is in flight, so every earlier request's line is in."""
+        self.wait_idle(timeout)
+        return len(self.access_log())
 
     def wait_for_log(self, predicate, timeout=30):
         deadline = time.time() + timeout
@@ -318,6 +335,12 @@ def moto_sts():
     from fake_aws import RecordingSTS
     sts = RecordingSTS(free_port())
     sts.start()
+    # moto builds its IAM backend on the first STS call, which takes seconds: pay for it here, not inside a test.
+    import boto3
+    boto3.client("sts", endpoint_url=sts.url, region_name="us-east-1", aws_access_key_id="AKIDWARMUP",
+                 aws_secret_access_key="warm-up").assume_role_with_web_identity(
+        RoleArn="arn:aws:iam::123456789012:role/warm-up", RoleSessionName="warm-up", WebIdentityToken="warm-up-token")
+    sts.reset()
     yield sts
     sts.stop()
 

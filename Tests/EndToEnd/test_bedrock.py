@@ -70,7 +70,7 @@ def test_converse_is_re_signed_with_the_role_credentials(sigv4_app, fake_bedrock
 
 
 def test_converse_usage_and_cost_in_headers_and_access_log(sigv4_app, bedrock_sidecar):
-    before = len(bedrock_sidecar.access_log())
+    before = bedrock_sidecar.idle_log_length()
     answer = sigv4_app.converse(modelId=HAIKU, messages=MESSAGES)
     headers = answer["ResponseMetadata"]["HTTPHeaders"]
     assert headers["x-llmesh-backend"] == f"bedrock/{HAIKU}"
@@ -101,7 +101,7 @@ def test_inference_profile_arns_survive_encoding_and_signing(sigv4_app, fake_bed
 
 
 def test_converse_stream_passes_events_and_counts_usage(sigv4_app, fake_bedrock, bedrock_sidecar):
-    before = len(bedrock_sidecar.access_log())
+    before = bedrock_sidecar.idle_log_length()
     response = sigv4_app.converse_stream(modelId=HAIKU, messages=MESSAGES)
     events = list(response["stream"])
     assert "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e) == DEFAULT_TEXT
@@ -118,7 +118,7 @@ def test_converse_stream_passes_events_and_counts_usage(sigv4_app, fake_bedrock,
 
 
 def test_invoke_model_with_a_native_anthropic_body(sigv4_app, fake_bedrock, bedrock_sidecar):
-    before = len(bedrock_sidecar.access_log())
+    before = bedrock_sidecar.idle_log_length()
     response = sigv4_app.invoke_model(modelId=HAIKU, body=json.dumps(ANTHROPIC_BODY), contentType="application/json",
                                       accept="application/json")
     body = json.loads(response["body"].read())
@@ -132,7 +132,7 @@ def test_invoke_model_with_a_native_anthropic_body(sigv4_app, fake_bedrock, bedr
 
 
 def test_invoke_model_with_response_stream(sigv4_app, fake_bedrock, bedrock_sidecar):
-    before = len(bedrock_sidecar.access_log())
+    before = bedrock_sidecar.idle_log_length()
     response = sigv4_app.invoke_model_with_response_stream(modelId="claude-haiku", body=json.dumps(ANTHROPIC_BODY))
     chunks = [json.loads(e["chunk"]["bytes"]) for e in response["body"]]
     assert "".join(c["delta"]["text"] for c in chunks if c["type"] == "content_block_delta") == DEFAULT_TEXT
@@ -221,7 +221,7 @@ def test_bearer_mode_with_no_aws_credentials(bearer_app, fake_bedrock, bedrock_s
 
 
 def test_bearer_mode_with_a_virtual_key(bearer_app, fake_bedrock, bedrock_sidecar):
-    before = len(bedrock_sidecar.access_log())
+    before = bedrock_sidecar.idle_log_length()
     client = bearer_app(TEAM_KEY)
     answer = client.converse(modelId=HAIKU, messages=MESSAGES, requestMetadata={"e2e": "bearer-vk"})
     assert answer["stopReason"] == "end_turn"

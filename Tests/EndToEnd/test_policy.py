@@ -163,6 +163,7 @@ def test_a_budget_stops_a_key_mid_run(policy_sidecar, fake, monkeypatch):
     assert refused is not None and refused.code == "budget_exceeded"
     assert "resets at" in refused.message
     assert int(refused.response.headers["retry-after"]) > 0
+    policy_sidecar.wait_idle()
     spend = {s["subject"]: s for s in httpx.get(policy_sidecar.admin("/config_dump")).json()["spend"]}
     assert spend["key:capped"]["spentUSD"] == pytest.approx(16 * served)
     assert spend["key:capped"]["spentUSD"] <= 100
@@ -208,11 +209,11 @@ spec:
 
 
 def test_a_stream_abandoned_by_the_client_gives_its_parallel_slot_back(policy_sidecar, monkeypatch):
-    # Seven events 3 s apart: left alone the stream would run for about 20 s, so it is certainly still running while
-    # the `busy` request is refused, and the slot coming back within the 10 s deadline below is the abandonment's
-    # doing, not the stream ending on its own.
+    # Seven events 8 s apart: left alone the stream would run for about 56 s, so it is certainly still running while
+    # the `busy` request is refused, and the slot coming back within the 40 s deadline below is the abandonment's
+    # doing, not the stream ending on its own. The sidecar notices the hang-up at its next write, within 8 s.
     body = {"model": "cheap", "messages": MESSAGES, "stream": True}
-    headers = {"authorization": "Bearer sk-llmesh-solo-1", "x-fake-fault": "slowstream:3"}
+    headers = {"authorization": "Bearer sk-llmesh-solo-1", "x-fake-fault": "slowstream:8"}
     with httpx.stream("POST", f"{policy_sidecar.url}/v1/chat/completions", json=body, headers=headers, timeout=30) as response:
         assert response.status_code == 200
         next(response.iter_raw())
@@ -220,7 +221,7 @@ def test_a_stream_abandoned_by_the_client_gives_its_parallel_slot_back(policy_si
                           headers={"authorization": "Bearer sk-llmesh-solo-1"}, timeout=30)
         assert busy.status_code == 429 and busy.headers["x-llmesh-error"] == "rate_limit_exceeded"
     # The client hung up mid-stream; the slot comes back once the sidecar notices.
-    deadline = time.time() + 10
+    deadline = time.time() + 40
     status = None
     while time.time() < deadline:
         status = httpx.post(f"{policy_sidecar.url}/v1/chat/completions", json={"model": "cheap", "messages": MESSAGES},

@@ -158,7 +158,7 @@ def test_openai_stream_to_converse_stream_without_usage(oai, fake_bedrock):
 
 
 def test_openai_stream_to_converse_stream_with_usage(oai, fake_bedrock, translating_sidecar):
-    before = len(translating_sidecar.access_log())
+    before = translating_sidecar.idle_log_length()
     chunks = list(oai.chat.completions.create(model="gpt-4o-mini", messages=ASK, stream=True, stream_options={"include_usage": True}))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == DEFAULT_TEXT
     assert chunks[-1].choices == []
@@ -269,7 +269,7 @@ def test_openai_chat_to_anthropic_messages(oai, fake):
 
 
 def test_openai_stream_to_anthropic_stream_with_usage(oai, fake, translating_sidecar):
-    before = len(translating_sidecar.access_log())
+    before = translating_sidecar.idle_log_length()
     chunks = list(oai.chat.completions.create(model="gpt-claude", messages=ASK, stream=True, stream_options={"include_usage": True}))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "fake reply from fake-claude-1"
     assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == 4 and chunks[-1].usage.prompt_tokens == 13
@@ -318,7 +318,7 @@ def test_anthropic_cache_control_becomes_converse_cache_points(claude, fake_bedr
 
 
 def test_anthropic_stream_to_converse_stream(claude, fake_bedrock, translating_sidecar):
-    before = len(translating_sidecar.access_log())
+    before = translating_sidecar.idle_log_length()
     with claude.messages.stream(model="claude-haiku", max_tokens=64, messages=ASK) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
