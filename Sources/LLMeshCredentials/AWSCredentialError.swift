@@ -12,7 +12,7 @@ public struct AWSCredentialError: Error, Sendable, CustomStringConvertible {
     }
 
     public var kind: Kind
-    /// The source: `web-identity`, `pod-identity`, `environment` or `none`.
+    /// The source: `web-identity`, `pod-identity`, `environment`, `profile` or `none`.
     public var source: String
     /// The STS or agent error code, such as `AccessDenied` or `IDPCommunicationError`, when there is one.
     public var code: String?

@@ -24,7 +24,8 @@ public final class AWSCredentialResolver: Sendable {
         var waiting = 0
     }
 
-    /// The region for signing and for STS: configuration, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`.
+    /// The region for signing and for STS: configuration, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the shared
+    /// config file's profile, else `us-east-1`.
     public let region: String
     /// Signing keys derived from these credentials, shared by every request signed with them.
     public let signingKeys = SigV4KeyCache()

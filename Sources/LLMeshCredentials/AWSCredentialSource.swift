@@ -4,6 +4,8 @@ import Foundation
 enum AWSCredentialSource: Sendable {
     /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`.
     case environment(AWSCredentials)
+    /// Static keys of a profile in the shared credentials or config file.
+    case profile(AWSCredentials)
     case webIdentity(WebIdentitySettings)
     case container(ContainerSettings)
 
@@ -11,6 +13,7 @@ enum AWSCredentialSource: Sendable {
     var name: String {
         switch self {
         case .environment: return "environment"
+        case .profile: return AWSSharedConfig.source
         case .webIdentity: return WebIdentityCredentialProvider.source
         case .container: return ContainerCredentialProvider.source
         }
@@ -26,7 +29,10 @@ enum AWSCredentialSource: Sendable {
     /// 1. an explicit `webIdentityRoleARN` forces web identity; `podIdentity` forces the container provider;
     /// 2. static keys in the environment;
     /// 3. web identity from `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`;
-    /// 4. the container provider from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS) or `…_FULL_URI` (EKS Pod Identity).
+    /// 4. the shared files' profile (``AWSSharedConfig``): web identity from its `role_arn` + `web_identity_token_file`,
+    ///    else its static keys; a profile that relies on what llmesh does not implement (`source_profile`,
+    ///    `credential_source`, `credential_process`, SSO) is an error naming the setting;
+    /// 5. the container provider from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS) or `…_FULL_URI` (EKS Pod Identity).
     static func select(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) -> Result<AWSCredentialSource, AWSCredentialError> {
         do throws(AWSCredentialError) {
             return .success(try choose(configuration: configuration, environment: environment, region: region))
@@ -55,13 +61,45 @@ enum AWSCredentialSource: Sendable {
         if let role = environment["AWS_ROLE_ARN"], configuration.webIdentityTokenFile?.nonEmpty != nil || environment["AWS_WEB_IDENTITY_TOKEN_FILE"] != nil {
             return .webIdentity(try webIdentity(roleARN: role, configuration: configuration, environment: environment, region: region))
         }
+        if let shared = try AWSSharedConfig.load(environment: environment), let source = try profile(shared, environment: environment, region: region) {
+            return source
+        }
         if let container = try container(environment: environment) {
             return .container(container)
         }
         throw AWSCredentialError(
             kind: .notConfigured, source: "none",
-            message: "no AWS credentials found: looked for auth.aws.webIdentity.roleARN, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI"
+            message: "no AWS credentials found: looked for auth.aws.webIdentity.roleARN, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY, AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, the shared credentials and config files' profile, and AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI"
         )
+    }
+
+    /// The source a shared-file profile gives, or nil when it has no credentials (only a region, say).
+    private static func profile(_ shared: AWSSharedConfig, environment: AWSEnvironment, region: String) throws(AWSCredentialError) -> AWSCredentialSource? {
+        let name = "AWS profile \"\(shared.profile)\""
+        if let role = shared["role_arn"], let tokenFile = shared["web_identity_token_file"] {
+            guard let path = AWSSharedConfig.path(tokenFile, environment: environment) else {
+                throw AWSCredentialError(kind: .notConfigured, source: AWSSharedConfig.source, message: "\(name) has web_identity_token_file \(tokenFile), but HOME is unset")
+            }
+            return .webIdentity(try webIdentitySettings(roleARN: role, tokenFile: path, sessionName: shared["role_session_name"], environment: environment, region: region))
+        }
+        switch (shared["aws_access_key_id"], shared["aws_secret_access_key"]) {
+        case (let keyID?, let secret?):
+            return .profile(AWSCredentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: shared["aws_session_token"]))
+        case (_?, nil):
+            throw AWSCredentialError(kind: .notConfigured, source: AWSSharedConfig.source, message: "\(name) has aws_access_key_id without aws_secret_access_key")
+        case (nil, _?):
+            throw AWSCredentialError(kind: .notConfigured, source: AWSSharedConfig.source, message: "\(name) has aws_secret_access_key without aws_access_key_id")
+        case (nil, nil):
+            break
+        }
+        let unsupported = ["source_profile", "credential_source", "credential_process", "sso_session", "sso_start_url", "role_arn"]
+        if let setting = unsupported.first(where: { shared[$0] != nil }) {
+            throw AWSCredentialError(
+                kind: .notConfigured, source: AWSSharedConfig.source,
+                message: "\(name) gets its credentials through \(setting), which llmesh does not support; give the sidecar static keys, web identity (role_arn + web_identity_token_file) or the container provider"
+            )
+        }
+        return nil
     }
 
     private static func staticCredentials(environment: AWSEnvironment) throws(AWSCredentialError) -> AWSCredentials? {
@@ -80,11 +118,15 @@ enum AWSCredentialSource: Sendable {
     }
 
     private static func webIdentity(roleARN: String, configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) throws(AWSCredentialError) -> WebIdentitySettings {
-        let source = WebIdentityCredentialProvider.source
         guard let tokenFile = configuration.webIdentityTokenFile?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty ?? environment["AWS_WEB_IDENTITY_TOKEN_FILE"] else {
-            throw AWSCredentialError(kind: .notConfigured, source: source, message: "role \(roleARN) has no token file: set auth.aws.webIdentity.tokenFile or AWS_WEB_IDENTITY_TOKEN_FILE")
+            throw AWSCredentialError(kind: .notConfigured, source: WebIdentityCredentialProvider.source, message: "role \(roleARN) has no token file: set auth.aws.webIdentity.tokenFile or AWS_WEB_IDENTITY_TOKEN_FILE")
         }
         let sessionName = configuration.roleSessionName?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty ?? environment["AWS_ROLE_SESSION_NAME"]
+        return try webIdentitySettings(roleARN: roleARN, tokenFile: tokenFile, sessionName: sessionName, environment: environment, region: region)
+    }
+
+    private static func webIdentitySettings(roleARN: String, tokenFile: String, sessionName: String?, environment: AWSEnvironment, region: String) throws(AWSCredentialError) -> WebIdentitySettings {
+        let source = WebIdentityCredentialProvider.source
         if let sessionName, !WebIdentityCredentialProvider.isValidSessionName(sessionName) {
             throw AWSCredentialError(kind: .notConfigured, source: source, message: "role session name \"\(sessionName)\" must be 2 to 64 characters of [A-Za-z0-9_+=,.@-]")
         }
@@ -126,7 +168,7 @@ enum AWSCredentialSource: Sendable {
     /// Fetches fresh credentials from this source.
     func fetch(_ context: FetchContext) async throws(AWSCredentialError) -> AWSCredentials {
         switch self {
-        case .environment(let credentials):
+        case .environment(let credentials), .profile(let credentials):
             return credentials
         case .webIdentity(let settings):
             return try await WebIdentityCredentialProvider(settings: settings).fetch(context)

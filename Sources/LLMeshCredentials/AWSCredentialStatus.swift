@@ -3,7 +3,7 @@ import Foundation
 /// A read-only view of a resolver for `/config_dump`. It holds no secret material at all: no secret key, session
 /// token, identity token, nor even the access key id.
 public struct AWSCredentialStatus: Sendable, Codable, Hashable {
-    /// `web-identity`, `pod-identity`, `environment` or `none`.
+    /// `web-identity`, `pod-identity`, `environment`, `profile` or `none`.
     public var source: String
     /// The role assumed with web identity; nil for the other sources.
     public var roleARN: String?

@@ -1,5 +1,5 @@
 """Where the sidecar's AWS credentials come from: IRSA (web identity against moto's STS), token rotation, the
-roleARN override, EKS Pod Identity, and what the app sees when STS is down or refuses; never a secret in a log."""
+roleARN override, EKS Pod Identity, an AWS CLI profile in the shared files, and what the app sees when STS is down or refuses; never a secret in a log."""
 import json
 import re
 import time
@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from bedrock_support import MESSAGES, ROLE_ARN, bedrock_config, irsa_env
-from conftest import APP_AWS_KEY, HAIKU, aws_sidecar, bedrock_client, write_atomically
+from conftest import APP_AWS_KEY, HAIKU, SIDECAR_AWS_KEY, aws_sidecar, bedrock_client, write_atomically
 from fake_aws import FakePodIdentityAgent, moto_assumed_roles
 from fake_bedrock import DEFAULT_TEXT
 
@@ -181,6 +181,44 @@ def test_pod_identity_in_the_config_wins_over_irsa(run, agent, moto_sts, fake_be
     assert_signed_by_the_agent(agent, fake_bedrock)
     assert moto_sts.web_identity_calls() == []
     assert aws_status(car)[0]["source"] == "pod-identity"
+
+
+def aws_home(tmp_path, credentials, config, profile):
+    """The sidecar environment of a HOME with ~/.aws/credentials and ~/.aws/config, as `aws configure` writes them.
+    The file variables name the AWS SDKs' default paths (the sidecars' environment otherwise points them nowhere)."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text(credentials)
+    (home / ".aws" / "config").write_text(config)
+    return {"HOME": str(home), "AWS_PROFILE": profile,
+            "AWS_SHARED_CREDENTIALS_FILE": "~/.aws/credentials", "AWS_CONFIG_FILE": "~/.aws/config"}
+
+
+def test_a_shared_file_profile_signs_with_its_keys_and_region(run, moto_sts, fake_bedrock, tmp_path):
+    env = aws_home(tmp_path,
+                   f"[default]\naws_access_key_id = AKIDNOTTHISONE\naws_secret_access_key = wrong\n\n"
+                   f"[llm]\naws_access_key_id = {SIDECAR_AWS_KEY[0]}\naws_secret_access_key = {SIDECAR_AWS_KEY[1]}\n",
+                   "[default]\nregion = eu-west-1\n\n[profile llm]\nregion = us-west-2\ns3 =\n  max_concurrent_requests = 4\n", "llm")
+    # No region in the LLMProvider and none in the environment: the profile's applies.
+    car = run(env, aws="{}")
+    answer = car.app.converse(modelId=HAIKU, messages=MESSAGES)
+    assert answer["output"]["message"]["content"][0]["text"] == DEFAULT_TEXT
+    [seen] = fake_bedrock.recorded(verdict=None)
+    assert (seen.verdict, seen.access_key, seen.region) == ("ok", SIDECAR_AWS_KEY[0], "us-west-2")
+    status = aws_status(car)[0]
+    assert (status["source"], status["region"]) == ("profile", "us-west-2")
+    assert moto_sts.web_identity_calls() == []
+    assert_no_secrets(car, SIDECAR_AWS_KEY[1])
+
+
+def test_a_profile_llmesh_cannot_use_is_a_clear_error(run, moto_sts, fake_bedrock, tmp_path):
+    car = run(aws_home(tmp_path, "", "[profile sso-dev]\nsso_session = corp\nsso_account_id = 123456789012\nregion = us-east-1\n", "sso-dev"))
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        car.app.converse(modelId=HAIKU, messages=MESSAGES)
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert "sso_session" in error["Error"]["Message"] and "sso-dev" in error["Error"]["Message"]
+    assert fake_bedrock.recorded(verdict=None) == []
 
 
 def assert_sidecar_error(status, headers, message):
