@@ -65,7 +65,21 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
     }
 
     public func run() async throws {
-        let server = try await ServerBootstrap(group: eventLoopGroup)
+        let server: Listener
+        do {
+            server = try await bind()
+        } catch {
+            throw ListenerBindError(listener: name, address: "\(address.host):\(address.port)", reason: "\(error)")
+        }
+        let port = server.channel.localAddress?.port ?? address.port
+        try await serve(listener: server, port: port)
+    }
+
+    /// The type of a bound listener: a stream of connections, each an async channel of HTTP parts.
+    typealias Listener = NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
+
+    private func bind() async throws -> Listener {
+        try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -80,7 +94,9 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
-        let port = server.channel.localAddress?.port ?? address.port
+    }
+
+    private func serve(listener server: Listener, port: Int) async throws {
         let accepting = self.accepting
         logger.info("listening", metadata: ["listener": "\(name)", "address": "\(address.host):\(port)"])
         onBound(port)
@@ -149,6 +165,15 @@ public struct HTTPServer<Handler: HTTPRequestHandler>: Service {
             logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// A listener could not be opened (the port is taken, the address is not local): the sidecar cannot serve at all.
+public struct ListenerBindError: Error, CustomStringConvertible {
+    public var listener: String
+    public var address: String
+    public var reason: String
+
+    public var description: String { "cannot listen on \(address) (\(listener) listener): \(reason)" }
 }
 
 /// Whether a connection is between requests, and whether it should close after the current one.

@@ -91,8 +91,14 @@ public struct Sidecar: Sendable {
         let group = ServiceGroup(configuration: configuration)
         let source = settings.operatorSubscription.map { "operator \($0.url) namespace \($0.namespace)" } ?? settings.configPath
         logger.info("sidecar starting", metadata: ["policy": "\(source)", "version": "\(store.current?.version ?? 0)", "models": "\(store.current?.exposedModels.joined(separator: ",") ?? "")"])
+        // A listener that cannot bind fails start-up: the process must exit non-zero so that the kubelet (or the
+        // person at the terminal) sees it. Other errors end a shutdown already under way.
+        var startupFailure: ListenerBindError?
         do {
             try await group.run()
+        } catch let error as ListenerBindError {
+            logger.error("sidecar cannot start", metadata: ["error": "\(error)"])
+            startupFailure = error
         } catch {
             logger.warning("shutdown did not finish cleanly", metadata: ["error": "\(error)"])
         }
@@ -100,6 +106,7 @@ public struct Sidecar: Sendable {
         await upstreams.shutdown()
         logger.debug("stopping event loops")
         try? await eventLoopGroup.shutdownGracefully()
+        if let startupFailure { throw startupFailure }
         logger.info("sidecar stopped")
     }
 }

@@ -147,15 +147,21 @@ class ClusterSidecar(Sidecar):
     """A sidecar in cluster mode: policy from the operator, authenticated with a projected-token file."""
 
     def __init__(self, directory, operator_url, certificates, token, namespace="team-a", service_account="app", extra_args=()):
-        super().__init__(directory, "")
+        super().__init__(directory, "", extra_args=extra_args)
         self.token_file = self.directory / "token"
         self.token_file.write_text(token)
         self.cache = self.directory / "snapshot"
         self.cache.mkdir(exist_ok=True)
-        self.args = [BINARY, "sidecar", "--operator-url", operator_url, "--operator-token-file", str(self.token_file),
-                     "--operator-ca-file", str(certificates.ca_file), "--snapshot-cache", str(self.cache),
-                     "--workload-namespace", namespace, "--workload-service-account", service_account, "--operator-backoff-max", "2s",
-                     "--listen", f"127.0.0.1:{self.port}", "--admin-listen", f"127.0.0.1:{self.admin_port}", *extra_args]
+        self.operator_url, self.certificates = operator_url, certificates
+        self.namespace, self.service_account = namespace, service_account
+
+    @property
+    def args(self):
+        return [BINARY, "sidecar", "--operator-url", self.operator_url, "--operator-token-file", str(self.token_file),
+                "--operator-ca-file", str(self.certificates.ca_file), "--snapshot-cache", str(self.cache),
+                "--workload-namespace", self.namespace, "--workload-service-account", self.service_account,
+                "--operator-backoff-max", "2s", "--listen", f"127.0.0.1:{self.port}", "--admin-listen", f"127.0.0.1:{self.admin_port}",
+                *self.extra_args]
 
     def models(self):
         return sorted(m["id"] for m in httpx.get(f"{self.url}/v1/models", timeout=10).json()["data"])

@@ -88,24 +88,43 @@ class Sidecar:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config = self.directory / "config.yaml"
         self.config.write_text(config_text)
-        self.port = free_port()
-        self.admin_port = free_port()
+        self.extra_args = list(extra_args)
+        self._choose_ports()
         self.stdout_path = self.directory / "stdout.log"
         self.stderr_path = self.directory / "stderr.log"
-        self.args = [BINARY, "sidecar", "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}",
-                     "--admin-listen", f"127.0.0.1:{self.admin_port}", "--reload-interval", "200ms", *extra_args]
         self.env = dict(os.environ, **(env or {}))
         self.process = None
 
+    def _choose_ports(self):
+        self.port = free_port()
+        self.admin_port = free_port()
+
+    @property
+    def args(self):
+        """The command line, on the ports chosen now."""
+        return [BINARY, "sidecar", "--config", str(self.config), "--listen", f"127.0.0.1:{self.port}",
+                "--admin-listen", f"127.0.0.1:{self.admin_port}", "--reload-interval", "200ms", *self.extra_args]
+
     def start(self):
+        # A port that was free when chosen can be taken by another socket's ephemeral port before the sidecar binds
+        # it; then the sidecar exits at once saying so, and is started again on new ports.
+        for _attempt in range(3):
+            if self._start_once():
+                return self
+            self._choose_ports()
+        raise RuntimeError(f"sidecar could not bind its ports: {self.stderr()}")
+
+    def _start_once(self):
         self.process = subprocess.Popen(self.args, stdout=open(self.stdout_path, "wb"), stderr=open(self.stderr_path, "wb"), env=self.env)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.process.poll() is not None:
+                if "Address already in use" in self.stderr():
+                    return False
                 raise RuntimeError(f"sidecar exited with {self.process.returncode}: {self.stderr()}")
             try:
                 if httpx.get(self.admin("/readyz"), timeout=1).status_code == 200:
-                    return self
+                    return True
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)

@@ -1,12 +1,14 @@
-"""SIGTERM: stop accepting, finish in-flight streams, exit 0."""
+"""SIGTERM: stop accepting, finish in-flight streams, exit 0. A listener that cannot bind: exit non-zero, saying why."""
 import signal
+import socket
+import subprocess
 import threading
 import time
 
 import httpx
 import openai
 
-from conftest import Sidecar
+from conftest import BINARY, Sidecar, free_port
 
 SLOW_MOCK = """
 apiVersion: llmesh.io/v1alpha1
@@ -90,3 +92,18 @@ def test_connections_arriving_during_shutdown_do_not_crash(tmp_path):
             time.sleep(0.05)
         assert car.process.wait(timeout=15) == 0, car.stderr()[:1500]
         assert "Fatal error" not in car.stderr()
+
+
+def test_a_port_already_taken_fails_start_up_with_a_non_zero_exit(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(SLOW_MOCK)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([BINARY, "sidecar", "--config", str(config), "--listen", f"127.0.0.1:{port}",
+                                 "--admin-listen", f"127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=60)
+    # The kubelet restarts a container that exits non-zero; exit 0 would read as a clean stop.
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port} (app listener)" in result.stderr
+    assert "Address already in use" in result.stderr
