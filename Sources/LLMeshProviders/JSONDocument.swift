@@ -54,29 +54,54 @@ public struct JSONDocument: Sendable {
 
     /// The members of an object node, in order.
     public func members(of node: JSONNode) -> [JSONMember] {
-        guard node.kind == .object else { return [] }
-        var scanner = JSONScanner(bytes: bytes, position: node.range.lowerBound + 1)
         var result: [JSONMember] = []
-        // The document is already validated, so scanning again cannot fail; errors end the walk defensively.
-        while true {
-            scanner.skipWhitespace()
-            guard scanner.position < node.range.upperBound, bytes[scanner.position] == UInt8(ascii: "\"") else { break }
-            let keyStart = scanner.position
-            guard let keyNode = try? scanner.scanValue(depth: 0), let key = string(keyNode) else { break }
-            scanner.skipWhitespace()
-            scanner.position += 1  // the colon
-            scanner.skipWhitespace()
-            guard let value = try? scanner.scanValue(depth: 1) else { break }
-            result.append(JSONMember(key: key, value: value, range: keyStart..<value.range.upperBound))
-            scanner.skipWhitespace()
-            if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: ",") { scanner.position += 1 } else { break }
+        forEachMember(of: node) { keyNode, range, value in
+            guard let key = string(keyNode) else { return false }
+            result.append(JSONMember(key: key, value: value, range: range))
+            return true
         }
         return result
     }
 
-    /// The value of `key` in an object node.
+    /// The value of `key` in an object node (the first, if the key repeats). Keys are compared as bytes where they
+    /// have no escapes, and the walk stops at the match: no member array, no decoded keys.
     public func member(_ key: String, of node: JSONNode) -> JSONNode? {
-        members(of: node).first { $0.key == key }?.value
+        var found: JSONNode?
+        var wanted = key
+        wanted.withUTF8 { wantedBytes in
+            forEachMember(of: node) { keyNode, _, value in
+                let inner = (keyNode.range.lowerBound + 1)..<(keyNode.range.upperBound - 1)
+                let matches: Bool
+                if bytes[inner].contains(UInt8(ascii: "\\")) {
+                    matches = string(keyNode) == key
+                } else {
+                    matches = inner.count == wantedBytes.count && bytes[inner].elementsEqual(wantedBytes)
+                }
+                if matches { found = value }
+                return !matches
+            }
+        }
+        return found
+    }
+
+    /// Calls `body` with each member's key node, whole range and value, in order, until it returns false.
+    private func forEachMember(of node: JSONNode, _ body: (_ key: JSONNode, _ range: Range<Int>, _ value: JSONNode) -> Bool) {
+        guard node.kind == .object else { return }
+        var scanner = JSONScanner(bytes: bytes, position: node.range.lowerBound + 1)
+        // The document is already validated, so scanning again cannot fail; errors end the walk defensively.
+        while true {
+            scanner.skipWhitespace()
+            guard scanner.position < node.range.upperBound, bytes[scanner.position] == UInt8(ascii: "\"") else { return }
+            let keyStart = scanner.position
+            guard let keyNode = try? scanner.scanValue(depth: 0), keyNode.kind == .string else { return }
+            scanner.skipWhitespace()
+            scanner.position += 1  // the colon
+            scanner.skipWhitespace()
+            guard let value = try? scanner.scanValue(depth: 1) else { return }
+            guard body(keyNode, keyStart..<value.range.upperBound, value) else { return }
+            scanner.skipWhitespace()
+            if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: ",") { scanner.position += 1 } else { return }
+        }
     }
 
     /// Follows a path of object keys from `node` (the root by default).

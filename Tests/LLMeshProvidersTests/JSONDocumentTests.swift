@@ -19,6 +19,20 @@ import Testing
         #expect(String(decoding: doc.slice(members[0].value), as: UTF8.self) == "\"gpt-4o\"")
     }
 
+    @Test func memberLookupMatchesEscapedKeysAndTakesTheFirstOfARepeatedKey() throws {
+        let doc = try document(#"{"usage":1,"us\u0061ge2":2,"":3,"usage":4,"ü":5,"\u00fc\u00fc":6,"u":{"usage":7}}"#)
+        #expect(doc.value(at: "usage").flatMap(doc.int) == 1)
+        #expect(doc.value(at: "usage2").flatMap(doc.int) == 2)
+        #expect(doc.value(at: "").flatMap(doc.int) == 3)
+        #expect(doc.value(at: "ü").flatMap(doc.int) == 5)
+        #expect(doc.value(at: "üü").flatMap(doc.int) == 6)
+        #expect(doc.value(at: "u", "usage").flatMap(doc.int) == 7)
+        #expect(doc.value(at: "usag") == nil && doc.value(at: "usagee") == nil && doc.value(at: "missing") == nil)
+        #expect(doc.members(of: doc.root).map(\.key) == ["usage", "usage2", "", "usage", "ü", "üü", "u"])
+        let number = try #require(doc.value(at: "usage"))
+        #expect(doc.member("usage", of: number) == nil, "a number has no members")
+    }
+
     @Test func decodesEscapesAndSurrogatePairs() throws {
         let doc = try document(#"{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00"}"#)
         #expect(doc.value(at: "s").flatMap(doc.string) == "a\"b\\c/d\né😀")
