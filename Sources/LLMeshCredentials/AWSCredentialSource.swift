@@ -31,7 +31,7 @@ enum AWSCredentialSource: Sendable {
     /// 3. web identity from `AWS_ROLE_ARN` + `AWS_WEB_IDENTITY_TOKEN_FILE`;
     /// 4. the shared files' profile (``AWSSharedConfig``): web identity from its `role_arn` + `web_identity_token_file`,
     ///    else its static keys; a profile that relies on what llmesh does not implement (`source_profile`,
-    ///    `credential_source`, `credential_process`, SSO) is an error naming the setting;
+    ///    `credential_source`, `credential_process`, SSO) is an error naming the setting (see `profile(_:…)`);
     /// 5. the container provider from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS) or `…_FULL_URI` (EKS Pod Identity).
     static func select(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) -> Result<AWSCredentialSource, AWSCredentialError> {
         do throws(AWSCredentialError) {
@@ -73,33 +73,53 @@ enum AWSCredentialSource: Sendable {
         )
     }
 
-    /// The source a shared-file profile gives, or nil when it has no credentials (only a region, say).
+    /// The source a shared-file profile gives, or nil when it has no credentials (only a region, say). The order is
+    /// botocore's: assume-role, web identity, SSO, the credentials file's keys, `credential_process`, the config
+    /// file's keys. What llmesh does not implement is an error where botocore would use it, never a skip to the next.
     private static func profile(_ shared: AWSSharedConfig, environment: AWSEnvironment, region: String) throws(AWSCredentialError) -> AWSCredentialSource? {
         let name = "AWS profile \"\(shared.profile)\""
-        if let role = shared["role_arn"], let tokenFile = shared["web_identity_token_file"] {
+        func unsupported(_ setting: String) -> AWSCredentialError {
+            AWSCredentialError(
+                kind: .notConfigured, source: AWSSharedConfig.source,
+                message: "\(name) gets its credentials through \(setting), which llmesh does not support; give the sidecar static keys, web identity (role_arn + web_identity_token_file) or the container provider"
+            )
+        }
+        if shared["role_arn"] != nil, let setting = ["source_profile", "credential_source"].first(where: { shared[$0] != nil }) {
+            throw unsupported(setting)
+        }
+        if let role = shared["role_arn"] {
+            guard let tokenFile = shared["web_identity_token_file"] else {
+                throw AWSCredentialError(kind: .notConfigured, source: AWSSharedConfig.source, message: "\(name) has role_arn but no web_identity_token_file, source_profile or credential_source to assume it with")
+            }
             guard let path = AWSSharedConfig.path(tokenFile, environment: environment) else {
                 throw AWSCredentialError(kind: .notConfigured, source: AWSSharedConfig.source, message: "\(name) has web_identity_token_file \(tokenFile), but HOME is unset")
             }
             return .webIdentity(try webIdentitySettings(roleARN: role, tokenFile: path, sessionName: shared["role_session_name"], environment: environment, region: region))
         }
-        switch (shared["aws_access_key_id"], shared["aws_secret_access_key"]) {
+        if let setting = ["sso_session", "sso_start_url", "sso_account_id"].first(where: { shared[$0] != nil }) {
+            throw unsupported(setting)
+        }
+        if let credentials = try profileKeys(shared.credentialsFileSettings, name: name) {
+            return .profile(credentials)
+        }
+        if shared["credential_process"] != nil {
+            throw unsupported("credential_process")
+        }
+        return try profileKeys(shared.settings, name: name).map { .profile($0) }
+    }
+
+    /// Static keys among `settings`; a key id without its secret (or the reverse) is an error, as in botocore.
+    private static func profileKeys(_ settings: [String: String], name: String) throws(AWSCredentialError) -> AWSCredentials? {
+        switch (settings["aws_access_key_id"]?.nonEmpty, settings["aws_secret_access_key"]?.nonEmpty) {
         case (let keyID?, let secret?):
-            return .profile(AWSCredentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: shared["aws_session_token"]))
+            return AWSCredentials(accessKeyID: keyID, secretAccessKey: secret, sessionToken: settings["aws_session_token"]?.nonEmpty)
         case (_?, nil):
             throw AWSCredentialError(kind: .notConfigured, source: AWSSharedConfig.source, message: "\(name) has aws_access_key_id without aws_secret_access_key")
         case (nil, _?):
             throw AWSCredentialError(kind: .notConfigured, source: AWSSharedConfig.source, message: "\(name) has aws_secret_access_key without aws_access_key_id")
         case (nil, nil):
-            break
+            return nil
         }
-        let unsupported = ["source_profile", "credential_source", "credential_process", "sso_session", "sso_start_url", "role_arn"]
-        if let setting = unsupported.first(where: { shared[$0] != nil }) {
-            throw AWSCredentialError(
-                kind: .notConfigured, source: AWSSharedConfig.source,
-                message: "\(name) gets its credentials through \(setting), which llmesh does not support; give the sidecar static keys, web identity (role_arn + web_identity_token_file) or the container provider"
-            )
-        }
-        return nil
     }
 
     private static func staticCredentials(environment: AWSEnvironment) throws(AWSCredentialError) -> AWSCredentials? {

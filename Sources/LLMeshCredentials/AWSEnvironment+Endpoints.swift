@@ -3,14 +3,14 @@ extension AWSEnvironment {
     /// The region when nothing is configured anywhere, as in soto and the AWS CLI's global endpoint.
     static let fallbackRegion = "us-east-1"
 
-    /// `configured` (from `auth.aws.region`), else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the shared config
-    /// file's `region` for the selected profile, else `us-east-1`. A shared file that cannot be read gives no region
-    /// here; choosing the credential source reports why.
+    /// `configured` (from `auth.aws.region`), else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the selected
+    /// profile's `region` in the shared files, else `us-east-1`. A malformed shared file gives no region here;
+    /// choosing the credential source reports why.
     func region(configured: String?) -> String {
         if let configured = configured?.trimmingCharacters(in: .whitespacesAndNewlines), !configured.isEmpty { return configured }
         if let region = self["AWS_REGION"] ?? self["AWS_DEFAULT_REGION"] { return region }
         let shared = try? AWSSharedConfig.load(environment: self)
-        return shared?.configSettings["region"]?.nonEmpty ?? Self.fallbackRegion
+        return shared?["region"] ?? Self.fallbackRegion
     }
 
     /// The STS endpoint: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL` (both ignored when

@@ -3,10 +3,12 @@ import Foundation
 /// The selected profile of the AWS shared files, as the AWS SDKs find it.
 ///
 /// - Files: `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`) and `AWS_CONFIG_FILE` (default
-///   `~/.aws/config`); `~` is `HOME`. A missing file is no error; an unreadable or malformed one is.
+///   `~/.aws/config`); `~` is `HOME`. A missing or unreadable file is skipped, as botocore skips it; a malformed one is
+///   an error.
 /// - Profile: `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`, else `default`. In the credentials file its section is
-///   `[name]`; in the config file `[profile name]` (or `[default]`). A profile named in the environment that neither
-///   file has is an error, as in botocore; a missing `default` profile is not.
+///   `[name]`; in the config file `[profile name]` (any spacing, the name optionally quoted, as botocore splits it) or
+///   `[default]`. A profile named in the environment that neither file has is an error, as in botocore; a missing
+///   `default` profile is not.
 /// - Settings: the credentials file's win over the config file's for the same key.
 struct AWSSharedConfig: Sendable, Equatable {
     static let source = "profile"
@@ -15,27 +17,41 @@ struct AWSSharedConfig: Sendable, Equatable {
     var profile: String
     /// Its settings from both files, keys lowercased.
     var settings: [String: String]
-    /// The config file's settings alone (where botocore reads `region`).
-    var configSettings: [String: String]
+    /// The credentials file's settings alone: its keys come before `credential_process` in botocore's chain, the
+    /// config file's after.
+    var credentialsFileSettings: [String: String]
 
     /// The selected profile, or nil when no file has it and none was asked for.
     static func load(environment: AWSEnvironment) throws(AWSCredentialError) -> AWSSharedConfig? {
-        let named = environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
-        let profile = named ?? "default"
+        let variable = environment["AWS_PROFILE"] != nil ? "AWS_PROFILE" : environment["AWS_DEFAULT_PROFILE"] != nil ? "AWS_DEFAULT_PROFILE" : nil
+        let profile = variable.flatMap { environment[$0] } ?? "default"
         let credentialsPath = path(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", environment: environment)
         let configPath = path(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config", environment: environment)
-        let credentialsFile = try read(credentialsPath)
-        let configFile = try read(configPath)
-        let fromCredentials = credentialsFile?.sections[profile]
-        let fromConfig = configFile?.sections[profile == "default" ? "default" : "profile \(profile)"]
-            ?? (profile == "default" ? configFile?.sections["profile default"] : nil)
+        let fromCredentials = try read(credentialsPath)?.sections[profile]
+        let fromConfig = try read(configPath).flatMap { configProfiles($0)[profile] }
         guard fromCredentials != nil || fromConfig != nil else {
-            guard named != nil else { return nil }
+            guard let variable else { return nil }
             let looked = [credentialsPath, configPath].compactMap { $0 }.joined(separator: " and ")
-            throw AWSCredentialError(kind: .notConfigured, source: source, message: "AWS profile \"\(profile)\" (from AWS_PROFILE) is in neither \(looked.isEmpty ? "shared file (HOME is unset)" : looked)")
+            throw AWSCredentialError(kind: .notConfigured, source: source, message: "AWS profile \"\(profile)\" (from \(variable)) is in neither \(looked.isEmpty ? "shared file (HOME is unset)" : looked)")
         }
-        let configSettings = fromConfig ?? [:]
-        return AWSSharedConfig(profile: profile, settings: configSettings.merging(fromCredentials ?? [:]) { _, credentials in credentials }, configSettings: configSettings)
+        let credentialsFileSettings = fromCredentials ?? [:]
+        return AWSSharedConfig(profile: profile, settings: (fromConfig ?? [:]).merging(credentialsFileSettings) { _, credentials in credentials }, credentialsFileSettings: credentialsFileSettings)
+    }
+
+    /// The config file's profiles by name, as botocore's `build_profile_map` reads the sections: `[default]`, and
+    /// `[profile NAME]` split like a shell line (so `[profile  dev]` and `[profile "dev"]` are `dev`). `[default]`
+    /// wins over `[profile default]`.
+    static func configProfiles(_ file: AWSProfileFile) -> [String: [String: String]] {
+        var profiles: [String: [String: String]] = [:]
+        for (section, settings) in file.sections where section.hasPrefix("profile") {
+            let words = section.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { word -> Substring in
+                guard word.count >= 2, let first = word.first, first == "\"" || first == "'", word.last == first else { return word }
+                return word.dropFirst().dropLast()
+            }
+            if words.count == 2, words[0] == "profile", !words[1].isEmpty { profiles[String(words[1])] = settings }
+        }
+        if let defaults = file.sections["default"] { profiles["default"] = defaults }
+        return profiles
     }
 
     /// The non-empty value of `key`.
@@ -51,10 +67,9 @@ struct AWSSharedConfig: Sendable, Equatable {
     }
 
     private static func read(_ path: String?) throws(AWSCredentialError) -> AWSProfileFile? {
-        guard let path, FileManager.default.fileExists(atPath: path) else { return nil }
         // One byte past the limit is enough to refuse an oversized file without reading all of it.
-        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: AWSProfileFile.maximumBytes + 1) ?? Data() else {
-            throw AWSCredentialError(kind: .notConfigured, source: source, message: "cannot read \(path)")
+        guard let path, let handle = FileHandle(forReadingAtPath: path), let data = try? handle.read(upToCount: AWSProfileFile.maximumBytes + 1) ?? Data() else {
+            return nil
         }
         try? handle.close()
         do throws(AWSProfileFile.ParseError) {

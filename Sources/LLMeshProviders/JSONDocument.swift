@@ -63,19 +63,21 @@ public struct JSONDocument: Sendable {
         return result
     }
 
-    /// The value of `key` in an object node (the first, if the key repeats). Keys are compared as bytes where they
-    /// have no escapes, and the walk stops at the match: no member array, no decoded keys.
+    /// The value of `key` in an object node (the first, if the key repeats), with keys compared as Swift strings. The
+    /// walk stops at the match and builds no member array; ASCII keys without escapes are compared as bytes, which
+    /// for ASCII is the same comparison.
     public func member(_ key: String, of node: JSONNode) -> JSONNode? {
         var found: JSONNode?
         var wanted = key
         wanted.withUTF8 { wantedBytes in
+            let wantedIsASCII = wantedBytes.allSatisfy { $0 < 0x80 }
             forEachMember(of: node) { keyNode, _, value in
                 let inner = (keyNode.range.lowerBound + 1)..<(keyNode.range.upperBound - 1)
                 let matches: Bool
-                if bytes[inner].contains(UInt8(ascii: "\\")) {
-                    matches = string(keyNode) == key
-                } else {
+                if wantedIsASCII, bytes[inner].allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "\\") }) {
                     matches = inner.count == wantedBytes.count && bytes[inner].elementsEqual(wantedBytes)
+                } else {
+                    matches = string(keyNode) == key
                 }
                 if matches { found = value }
                 return !matches

@@ -79,6 +79,23 @@ import Testing
         #expect(file.sections["profile x"] == ["key": "a = b", "s3": "", "empty": ""])
     }
 
+    @Test func readsFilesTheWayConfigparserDoes() throws {
+        // Settings indented under a header (as an indented heredoc writes them) are settings, not continuations;
+        // text after a header's closing bracket is ignored; a deeper-indented line continues the setting above.
+        let file = try AWSProfileFile(parsing: Data("[default]   # personal\n  aws_access_key_id = A\n  aws_secret_access_key = B\n      continued\n[profile x] extra\nregion = r\n".utf8))
+        #expect(file.sections["default"] == ["aws_access_key_id": "A", "aws_secret_access_key": "B"])
+        #expect(file.sections["profile x"] == ["region": "r"])
+    }
+
+    @Test func configProfilesAreNamedAsBotocoreSplitsThem() throws {
+        let file = try AWSProfileFile(parsing: Data("[profile  spaced]\nregion = a\n[profile \"quoted\"]\nregion = b\n[profile default]\nregion = c\n[default]\nregion = d\n[profile]\nregion = e\n[profiled]\nregion = f\n[sso-session corp]\nregion = g\n".utf8))
+        let profiles = AWSSharedConfig.configProfiles(file)
+        #expect(profiles["spaced"]?["region"] == "a")
+        #expect(profiles["quoted"]?["region"] == "b")
+        #expect(profiles["default"]?["region"] == "d", "[default] wins over [profile default]")
+        #expect(Set(profiles.keys) == ["spaced", "quoted", "default"])
+    }
+
     @Test func malformedFilesAreRefusedWithTheLine() {
         let cases: [(String, Int, String)] = [
             ("region = x\n", 1, "before any [section]"),
@@ -87,7 +104,7 @@ import Testing
             ("[]\n", 1, "section header"),
             ("[ ]\n", 1, "section header"),
             ("  indented = 1\n", 1, "indented line outside a setting"),
-            ("[default]\n  indented = 1\n", 2, "indented line outside a setting"),
+            ("[default]\n  not a setting\n", 2, "expected key = value"),
             ("[default]\n= value\n", 2, "without a name"),
         ]
         for (text, line, message) in cases {
@@ -176,6 +193,36 @@ import Testing
         #expect(error?.message.contains("source_profile") == true)
         let partial = failure(select(["HOME": home.path, "AWS_PROFILE": "dev"]))
         #expect(partial?.message.contains("aws_access_key_id without aws_secret_access_key") == true)
+    }
+
+    @Test func anAssumeRoleProfileIsAnErrorEvenWithKeysBesideIt() throws {
+        // botocore would assume the role: signing with the base keys instead would be someone else.
+        let home = try Home(credentials: Self.credentials, config: "[default]\nrole_arn = arn:aws:iam::1:role/X\nsource_profile = default\n")
+        defer { home.remove() }
+        #expect(failure(select(["HOME": home.path]))?.message.contains("through source_profile") == true)
+        let roleOnly = try Home(credentials: Self.credentials, config: "[default]\nrole_arn = arn:aws:iam::1:role/X\n")
+        defer { roleOnly.remove() }
+        #expect(failure(select(["HOME": roleOnly.path]))?.message.contains("role_arn but no web_identity_token_file") == true)
+    }
+
+    @Test func credentialsFileKeysComeBeforeCredentialProcessAndConfigKeysAfter() throws {
+        let process = "[default]\ncredential_process = /usr/local/bin/creds\naws_access_key_id = AKIDCONFIG\naws_secret_access_key = s\nregion = eu-south-1\n"
+        let withFileKeys = try Home(credentials: "[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = s\n", config: process)
+        defer { withFileKeys.remove() }
+        #expect(staticKeys(select(["HOME": withFileKeys.path]))?.keyID == "AKIDFILE")
+        let configOnly = try Home(config: process)
+        defer { configOnly.remove() }
+        #expect(failure(select(["HOME": configOnly.path]))?.message.contains("through credential_process") == true)
+    }
+
+    @Test func aRegionInTheCredentialsFileCountsAndUnreadableFilesAreSkipped() throws {
+        let home = try Home(credentials: "[default]\naws_access_key_id = A\naws_secret_access_key = s\nregion = me-south-1\n")
+        defer { home.remove() }
+        #expect(AWSEnvironment(["HOME": home.path]).region(configured: nil) == "me-south-1")
+        // A directory where the config file should be cannot be read: skipped, as botocore skips it.
+        let environment = ["HOME": home.path, "AWS_CONFIG_FILE": home.path + "/.aws"]
+        #expect(staticKeys(select(environment))?.keyID == "A")
+        #expect(failure(select(["AWS_DEFAULT_PROFILE": "x", "AWS_CONFIG_FILE": home.path + "/none"]))?.message.contains("(from AWS_DEFAULT_PROFILE)") == true)
     }
 
     @Test func aMissingNamedProfileIsAnErrorButAMissingDefaultIsNot() throws {

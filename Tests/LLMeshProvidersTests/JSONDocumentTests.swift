@@ -29,6 +29,10 @@ import Testing
         #expect(doc.value(at: "u", "usage").flatMap(doc.int) == 7)
         #expect(doc.value(at: "usag") == nil && doc.value(at: "usagee") == nil && doc.value(at: "missing") == nil)
         #expect(doc.members(of: doc.root).map(\.key) == ["usage", "usage2", "", "usage", "ü", "üü", "u"])
+        // Canonically equivalent keys match, as Swift strings compare: a Kelvin sign is a K, a decomposed é an é.
+        let unicode = try document("{\"\u{212A}\":1,\"e\u{301}\":2}")
+        #expect(unicode.value(at: "K").flatMap(unicode.int) == 1)
+        #expect(unicode.value(at: "\u{E9}").flatMap(unicode.int) == 2)
         let number = try #require(doc.value(at: "usage"))
         #expect(doc.member("usage", of: number) == nil, "a number has no members")
     }
