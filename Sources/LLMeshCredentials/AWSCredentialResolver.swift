@@ -39,9 +39,11 @@ public final class AWSCredentialResolver: Sendable {
 
     /// With retry timing and a per-attempt timeout of its own, for tests.
     init(configuration: AWSAuthConfiguration, environment: AWSEnvironment, refresh: AWSRefreshPolicy, retry: RetryPolicy, requestTimeout: TimeAmount? = nil, httpClient: HTTPClient, logger: Logger, now: @escaping @Sendable () -> Date) {
-        let region = environment.region(configured: configuration.region)
+        // The shared files are read once, for both the region and the source.
+        let shared = AWSSharedConfig.read(environment: environment)
+        let region = environment.region(configured: configuration.region, profile: try? shared.get())
         self.region = region
-        self.selection = AWSCredentialSource.select(configuration: configuration, environment: environment, region: region)
+        self.selection = AWSCredentialSource.select(configuration: configuration, environment: environment, region: region, shared: shared)
         self.context = FetchContext(httpClient: httpClient, logger: logger, now: now, retry: retry, refresh: refresh, requestTimeout: requestTimeout)
     }
 

@@ -33,15 +33,17 @@ enum AWSCredentialSource: Sendable {
     ///    else its static keys; a profile that relies on what llmesh does not implement (`source_profile`,
     ///    `credential_source`, `credential_process`, SSO) is an error naming the setting (see `profile(_:…)`);
     /// 5. the container provider from `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (ECS) or `…_FULL_URI` (EKS Pod Identity).
-    static func select(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) -> Result<AWSCredentialSource, AWSCredentialError> {
+    ///
+    /// `shared` is the shared files' profile as already read for the region; nil reads it here.
+    static func select(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String, shared: Result<AWSSharedConfig?, AWSCredentialError>? = nil) -> Result<AWSCredentialSource, AWSCredentialError> {
         do throws(AWSCredentialError) {
-            return .success(try choose(configuration: configuration, environment: environment, region: region))
+            return .success(try choose(configuration: configuration, environment: environment, region: region, shared: shared ?? AWSSharedConfig.read(environment: environment)))
         } catch {
             return .failure(error)
         }
     }
 
-    private static func choose(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String) throws(AWSCredentialError) -> AWSCredentialSource {
+    private static func choose(configuration: AWSAuthConfiguration, environment: AWSEnvironment, region: String, shared: Result<AWSSharedConfig?, AWSCredentialError>) throws(AWSCredentialError) -> AWSCredentialSource {
         let explicitRole = configuration.webIdentityRoleARN?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
         if explicitRole != nil, configuration.podIdentity {
             throw AWSCredentialError(kind: .notConfigured, source: "none", message: "auth.aws sets both a web identity role and podIdentity; choose one")
@@ -61,7 +63,7 @@ enum AWSCredentialSource: Sendable {
         if let role = environment["AWS_ROLE_ARN"], configuration.webIdentityTokenFile?.nonEmpty != nil || environment["AWS_WEB_IDENTITY_TOKEN_FILE"] != nil {
             return .webIdentity(try webIdentity(roleARN: role, configuration: configuration, environment: environment, region: region))
         }
-        if let shared = try AWSSharedConfig.load(environment: environment), let source = try profile(shared, environment: environment, region: region) {
+        if let shared = try shared.get(), let source = try profile(shared, environment: environment, region: region) {
             return source
         }
         if let container = try container(environment: environment) {

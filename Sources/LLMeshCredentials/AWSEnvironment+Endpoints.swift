@@ -7,10 +7,14 @@ extension AWSEnvironment {
     /// profile's `region` in the shared files, else `us-east-1`. A malformed shared file gives no region here;
     /// choosing the credential source reports why.
     func region(configured: String?) -> String {
+        region(configured: configured, profile: try? AWSSharedConfig.load(environment: self))
+    }
+
+    /// The same, with the profile already read (evaluated only when the configuration and environment name no region).
+    func region(configured: String?, profile: @autoclosure () -> AWSSharedConfig?) -> String {
         if let configured = configured?.trimmingCharacters(in: .whitespacesAndNewlines), !configured.isEmpty { return configured }
         if let region = self["AWS_REGION"] ?? self["AWS_DEFAULT_REGION"] { return region }
-        let shared = try? AWSSharedConfig.load(environment: self)
-        return shared?["region"] ?? Self.fallbackRegion
+        return profile()?["region"] ?? Self.fallbackRegion
     }
 
     /// The STS endpoint: `AWS_ENDPOINT_URL_STS`, else `AWS_ENDPOINT_URL` (both ignored when

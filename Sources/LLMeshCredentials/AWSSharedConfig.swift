@@ -21,6 +21,15 @@ struct AWSSharedConfig: Sendable, Equatable {
     /// config file's after.
     var credentialsFileSettings: [String: String]
 
+    /// ``load(environment:)`` as a result, to read the files once and use them for both the region and the source.
+    static func read(environment: AWSEnvironment) -> Result<AWSSharedConfig?, AWSCredentialError> {
+        do throws(AWSCredentialError) {
+            return .success(try load(environment: environment))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// The selected profile, or nil when no file has it and none was asked for.
     static func load(environment: AWSEnvironment) throws(AWSCredentialError) -> AWSSharedConfig? {
         let variable = environment["AWS_PROFILE"] != nil ? "AWS_PROFILE" : environment["AWS_DEFAULT_PROFILE"] != nil ? "AWS_DEFAULT_PROFILE" : nil
