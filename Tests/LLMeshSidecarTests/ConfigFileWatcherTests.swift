@@ -35,34 +35,41 @@ import Testing
         return false
     }
 
-    @Test func aChangeWrittenBeforeTheFirstTickIsApplied() async throws {
+    /// A config file routing `first`, loaded as the sidecar loads it at start-up; removed afterwards.
+    func withLoadedFile(_ body: (_ path: String, _ content: Data, _ store: PolicyStore) async throws -> Void) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("llmesh-watch-\(UUID().uuidString).yaml").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try Data(Self.config(model: "first").utf8).write(to: URL(fileURLWithPath: path))
+        try write(Self.config(model: "first"), to: path)
         let (initial, content) = try ConfigFileWatcher.load(path: path, version: 1)
-        let store = PolicyStore(initial: initial)
-        // The file changes between the start-up load and the watcher's first read.
-        try Data(Self.config(model: "second").utf8).write(to: URL(fileURLWithPath: path))
-        let applied = await watch(path: path, loadedContent: content, store: store) { store.current?.exposedModels.contains("second") == true }
-        #expect(applied)
-        #expect(store.current?.version == 2)
+        try await body(path, content, PolicyStore(initial: initial))
+    }
+
+    func write(_ text: String, to path: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test func aChangeWrittenBeforeTheFirstTickIsApplied() async throws {
+        try await withLoadedFile { path, content, store in
+            // The file changes between the start-up load and the watcher's first read.
+            try write(Self.config(model: "second"), to: path)
+            let applied = await watch(path: path, loadedContent: content, store: store) { store.current?.exposedModels.contains("second") == true }
+            #expect(applied)
+            #expect(store.current?.version == 2)
+        }
     }
 
     @Test func anInvalidChangeKeepsThePolicyInForce() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("llmesh-watch-\(UUID().uuidString).yaml").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try Data(Self.config(model: "first").utf8).write(to: URL(fileURLWithPath: path))
-        let (initial, content) = try ConfigFileWatcher.load(path: path, version: 1)
-        let store = PolicyStore(initial: initial)
-        try Data("kind: LLMRoute\nspec: [unclosed".utf8).write(to: URL(fileURLWithPath: path))
-        // Then a valid change after the broken one: it is applied, and the broken one never was.
-        let watcher = Task {
-            await watch(path: path, loadedContent: content, store: store) { store.current?.exposedModels.contains("third") == true }
+        try await withLoadedFile { path, content, store in
+            try write("kind: LLMRoute\nspec: [unclosed", to: path)
+            // Then a valid change after the broken one: it is applied, and the broken one never was.
+            let watcher = Task {
+                await watch(path: path, loadedContent: content, store: store) { store.current?.exposedModels.contains("third") == true }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(store.current?.exposedModels == ["first"])
+            try write(Self.config(model: "third"), to: path)
+            #expect(await watcher.value)
+            #expect(store.current?.version == 2)
         }
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(store.current?.exposedModels == ["first"])
-        try Data(Self.config(model: "third").utf8).write(to: URL(fileURLWithPath: path))
-        #expect(await watcher.value)
-        #expect(store.current?.version == 2)
     }
 }
