@@ -1,4 +1,5 @@
-"""Shared pieces of the Bedrock end-to-end tests: a sidecar config on the fake Bedrock and an IRSA environment."""
+"""Shared pieces of the Bedrock end-to-end tests: a sidecar config on the fake Bedrock, an IRSA environment, and a HOME
+with AWS CLI profile files."""
 import time
 
 from conftest import HAIKU, PROFILE_ARN
@@ -56,3 +57,14 @@ def new_log_entries(car, before, count=1, timeout=30):
     while time.time() < deadline and len(car.access_log()) < before + count:
         time.sleep(0.05)
     return car.access_log()[before:]
+
+
+def aws_home(tmp_path, credentials, config, profile):
+    """The sidecar environment of a HOME with ~/.aws/credentials and ~/.aws/config, as `aws configure` writes them.
+    The file variables name the AWS SDKs' default paths (the sidecars' environment otherwise points them nowhere)."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text(credentials)
+    (home / ".aws" / "config").write_text(config)
+    return {"HOME": str(home), "AWS_PROFILE": profile,
+            "AWS_SHARED_CREDENTIALS_FILE": "~/.aws/credentials", "AWS_CONFIG_FILE": "~/.aws/config"}

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from bedrock_support import MESSAGES, ROLE_ARN, bedrock_config, irsa_env
+from bedrock_support import MESSAGES, ROLE_ARN, aws_home, bedrock_config, irsa_env
 from conftest import APP_AWS_KEY, HAIKU, SIDECAR_AWS_KEY, aws_sidecar, bedrock_client, write_atomically
 from fake_aws import FakePodIdentityAgent, moto_assumed_roles
 from fake_bedrock import DEFAULT_TEXT
@@ -181,17 +181,6 @@ def test_pod_identity_in_the_config_wins_over_irsa(run, agent, moto_sts, fake_be
     assert_signed_by_the_agent(agent, fake_bedrock)
     assert moto_sts.web_identity_calls() == []
     assert aws_status(car)[0]["source"] == "pod-identity"
-
-
-def aws_home(tmp_path, credentials, config, profile):
-    """The sidecar environment of a HOME with ~/.aws/credentials and ~/.aws/config, as `aws configure` writes them.
-    The file variables name the AWS SDKs' default paths (the sidecars' environment otherwise points them nowhere)."""
-    home = tmp_path / "home"
-    (home / ".aws").mkdir(parents=True)
-    (home / ".aws" / "credentials").write_text(credentials)
-    (home / ".aws" / "config").write_text(config)
-    return {"HOME": str(home), "AWS_PROFILE": profile,
-            "AWS_SHARED_CREDENTIALS_FILE": "~/.aws/credentials", "AWS_CONFIG_FILE": "~/.aws/config"}
 
 
 def test_a_shared_file_profile_signs_with_its_keys_and_region(run, moto_sts, fake_bedrock, tmp_path):

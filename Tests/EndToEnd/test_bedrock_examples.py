@@ -10,8 +10,8 @@ import openai
 import pytest
 import yaml
 
-from bedrock_support import MESSAGES
-from conftest import ROOT, BINARY, aws_sidecar, bedrock_client, free_port
+from bedrock_support import MESSAGES, aws_home
+from conftest import ROOT, BINARY, SIDECAR_AWS_KEY, aws_sidecar, bedrock_client, free_port
 from fake_aws import moto_assumed_roles
 from fake_bedrock import DEFAULT_TEXT, Reply
 
@@ -133,3 +133,20 @@ def test_translation_example_sends_openai_and_anthropic_apps_to_bedrock(started,
         assert raw.headers["x-llmesh-backend"] == "openai/gpt-4o"
         assert raw.parse().choices[0].message.content == "fake reply from gpt-4o"
     assert "sk-upstream-openai" not in json.dumps([r.headers for r in fake_bedrock.recorded(verdict=None)])
+
+
+def test_the_workstation_profile_example_signs_with_the_profile(started, fake_bedrock, moto_sts, aws_env, tmp_path):
+    path = ROOT / "manifests" / "examples" / "bedrock-workstation-profile.yaml"
+    result = subprocess.run([BINARY, "check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("OK "), result.stderr
+    # What `aws configure --profile bedrock-dev` writes, with the keys the fake Bedrock knows.
+    env = aws_home(tmp_path, f"[bedrock-dev]\naws_access_key_id = {SIDECAR_AWS_KEY[0]}\naws_secret_access_key = {SIDECAR_AWS_KEY[1]}\n",
+                   "[profile bedrock-dev]\nregion = eu-west-3\n", "bedrock-dev")
+    car = started(standalone("bedrock-workstation-profile.yaml", {"bedrock": fake_bedrock.base_url}), env)
+    aws_env(AWS_ENDPOINT_URL_BEDROCK_RUNTIME=car.url, AWS_REGION="eu-west-3", AWS_ACCESS_KEY_ID="unused", AWS_SECRET_ACCESS_KEY="unused")
+    answer = bedrock_client().converse(modelId="claude-haiku", messages=MESSAGES)
+    assert answer["output"]["message"]["content"][0]["text"] == DEFAULT_TEXT
+    [seen] = fake_bedrock.recorded(verdict=None)
+    assert (seen.verdict, seen.access_key, seen.region) == ("ok", SIDECAR_AWS_KEY[0], "eu-west-3")
+    assert seen.model_id == "anthropic.claude-3-haiku-20240307-v1:0"
+    assert moto_sts.web_identity_calls() == []
